@@ -1,0 +1,426 @@
+/* v1.c - route table and handlers: FfDL's /v1 REST API (models, logs) and
+ * weft's additions (users, data, health). Handlers translate HTTP to trainer
+ * calls and back; no job logic lives here. */
+#include "api/request.h"
+#include "auth/auth.h"
+#include "tds/logs.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum route {
+	R_NONE,
+	R_HEALTH,
+	R_MODELS_CREATE,
+	R_MODELS_LIST,
+	R_MODEL_GET,
+	R_MODEL_PATCH,
+	R_MODEL_DELETE,
+	R_MODEL_DEFINITION,
+	R_MODEL_TRAINED,
+	R_LOGLINES,
+	R_USERS_CREATE,
+	R_DATA_PUT,
+	R_DATA_LIST,
+};
+
+static int is(const struct request *r, int i, const char *s)
+{
+	return i < r->n_seg && r->seg[i] && !strcmp(r->seg[i], s);
+}
+
+void v1_route(struct request *r)
+{
+	const char *m = r->method;
+	int n = r->n_seg;
+	int get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
+	r->route = R_NONE;
+	int known_path = 1;
+	if (n == 1 && is(r, 0, "health"))
+		r->route = get ? R_HEALTH : R_NONE;
+	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "models"))
+		r->route = !strcmp(m, "POST") ? R_MODELS_CREATE : get ? R_MODELS_LIST : R_NONE;
+	else if (n == 3 && is(r, 0, "v1") && is(r, 1, "models"))
+		r->route = get ? R_MODEL_GET : !strcmp(m, "PATCH") ? R_MODEL_PATCH : !strcmp(m, "DELETE") ? R_MODEL_DELETE : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "models") && is(r, 3, "definition"))
+		r->route = get ? R_MODEL_DEFINITION : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "models") && is(r, 3, "trained_model"))
+		r->route = get ? R_MODEL_TRAINED : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "logs") && is(r, 3, "loglines"))
+		r->route = get ? R_LOGLINES : R_NONE;
+	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "users"))
+		r->route = !strcmp(m, "POST") ? R_USERS_CREATE : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "data"))
+		r->route = !strcmp(m, "PUT") ? R_DATA_PUT : R_NONE;
+	else if (n == 3 && is(r, 0, "v1") && is(r, 1, "data"))
+		r->route = get ? R_DATA_LIST : R_NONE;
+	else
+		known_path = 0;
+	if (r->route != R_NONE)
+		return;
+	r->failed = 1;
+	if (known_path) {
+		r->fail_status = 405;
+		snprintf(r->fail_msg, sizeof r->fail_msg, "%s is not allowed on %s", m, r->url);
+	} else {
+		r->fail_status = 404;
+		snprintf(r->fail_msg, sizeof r->fail_msg, "no such endpoint: %s %s (see docs/api.md)", m, r->url);
+	}
+}
+
+int v1_route_needs_auth(const struct request *r)
+{
+	return r->route != R_HEALTH;
+}
+
+enum body_kind v1_body_kind(const struct request *r)
+{
+	switch (r->route) {
+	case R_MODELS_CREATE: return BODY_MULTIPART;
+	case R_MODEL_PATCH:
+	case R_USERS_CREATE: return BODY_JSON;
+	case R_DATA_PUT: return BODY_OBJECT;
+	default: return BODY_NONE;
+	}
+}
+
+static enum MHD_Result do_health(struct request *r)
+{
+	return reply_json(r, 200, json_pack("{s:s, s:s, s:b, s:s}", "status", "ok", "version", WEFT_VERSION,
+					    "limits_enforced", r->t->limits_enforced, "cgroups", r->t->cgroup_why));
+}
+
+static enum MHD_Result do_create(struct request *r)
+{
+	if (!r->manifest.buf)
+		return reply_error(r, 400, "C101", "the 'manifest' part is missing: send the manifest YAML as "
+						   "multipart field 'manifest'");
+	if (r->zip_fd >= 0) {
+		close(r->zip_fd);
+		r->zip_fd = -1;
+	}
+	char id[32];
+	const char *fcode = "";
+	struct weft_err e;
+	int rc = trainer_create_job(r->t, &r->who, r->manifest.buf, r->manifest.len, r->zip_path, id, &fcode, &e);
+	if (rc) {
+		unsigned st = rc == WEFT_EINVAL ? 400 : http_status_for(rc);
+		return reply_error(r, st, fcode, "%s", e.msg);
+	}
+	free(r->zip_path); /* moved into the job directory */
+	r->zip_path = NULL;
+	char loc[64];
+	snprintf(loc, sizeof loc, "/v1/models/%s", id);
+	char *text = xasprintf("{\"model_id\":\"%s\",\"location\":\"%s\"}\n", id, loc);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Location", loc);
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	enum MHD_Result ret = MHD_queue_response(r->conn, 201, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result do_get(struct request *r)
+{
+	json_t *m;
+	struct weft_err e;
+	if (trainer_get_job(r->t, &r->who, r->seg[2], 1, &m, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, m);
+}
+
+static enum MHD_Result do_list(struct request *r)
+{
+	json_t *m;
+	struct weft_err e;
+	if (trainer_list_jobs(r->t, &r->who, &m, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, m);
+}
+
+static json_t *parse_body(struct request *r, char *why, size_t size)
+{
+	json_error_t je;
+	json_t *j = json_loadb(sb_str(&r->body), r->body.len, 0, &je);
+	if (!j) {
+		snprintf(why, size, "request body is not valid JSON: %s (line %d, column %d)", je.text, je.line,
+			 je.column);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(why, size, "request body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+static enum MHD_Result do_patch(struct request *r)
+{
+	char why[512];
+	json_t *j = parse_body(r, why, sizeof why);
+	if (!j)
+		return reply_error(r, 400, NULL, "%s", why);
+	const char *s = json_string_value(json_object_get(j, "status"));
+	if (!s || (strcmp(s, "halt") && strcmp(s, "resume"))) {
+		json_decref(j);
+		return reply_error(r, 400, NULL, "status must be \"halt\" or \"resume\"");
+	}
+	struct weft_err e;
+	int rc = trainer_request(r->t, &r->who, r->seg[2], s, &e);
+	json_decref(j);
+	if (rc)
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 202, json_pack("{s:s}", "model_id", r->seg[2]));
+}
+
+static enum MHD_Result do_delete(struct request *r)
+{
+	struct weft_err e;
+	if (trainer_request(r->t, &r->who, r->seg[2], "delete", &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, json_pack("{s:s}", "model_id", r->seg[2]));
+}
+
+static enum MHD_Result reply_file(struct request *r, const char *path, const char *filename, int unlink_after)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return reply_error(r, errno == ENOENT ? 404 : 500, NULL, "cannot open %s: %s", filename,
+				   strerror(errno));
+	if (unlink_after)
+		unlink(path);
+	struct stat st;
+	fstat(fd, &st);
+	struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	MHD_add_response_header(resp, "Content-Type", "application/zip");
+	char cd[128];
+	snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", filename);
+	MHD_add_response_header(resp, "Content-Disposition", cd);
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result do_definition(struct request *r)
+{
+	char *path;
+	struct weft_err e;
+	if (trainer_definition_path(r->t, &r->who, r->seg[2], &path, &e))
+		return reply_err(r, &e, NULL);
+	char name[64];
+	snprintf(name, sizeof name, "%s-definition.zip", r->seg[2]);
+	enum MHD_Result ret = reply_file(r, path, name, 0);
+	free(path);
+	return ret;
+}
+
+static enum MHD_Result do_trained(struct request *r)
+{
+	char *dir;
+	struct weft_err e;
+	if (trainer_results_dir(r->t, &r->who, r->seg[2], &dir, &e))
+		return reply_err(r, &e, NULL);
+	char *tmp = xasprintf("%s/trained-XXXXXX", r->srv->tmp_dir);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(dir);
+		free(tmp);
+		return reply_error(r, 500, NULL, "cannot create a temporary file: %s", strerror(errno));
+	}
+	close(fd);
+	enum MHD_Result ret;
+	if (zip_create_from_dir(dir, NULL, tmp, &e)) {
+		unlink(tmp);
+		ret = reply_error(r, 500, "S303", "%s", e.msg);
+	} else {
+		char name[64];
+		snprintf(name, sizeof name, "%s.zip", r->seg[2]);
+		ret = reply_file(r, tmp, name, 1);
+	}
+	free(dir);
+	free(tmp);
+	return ret;
+}
+
+/* --- log following: a chunked response fed by a reader callback --- */
+
+struct follower {
+	struct trainer *t;
+	struct principal who;
+	char id[32];
+	struct tds_query q;
+	int64_t last;          /* last rindex sent */
+	uint64_t seq;
+	struct sbuf buf;       /* pending bytes */
+	size_t off;
+};
+
+static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct follower *f = cls;
+	for (;;) {
+		if (f->off < f->buf.len) {
+			size_t n = f->buf.len - f->off;
+			if (n > max)
+				n = max;
+			memcpy(out, f->buf.buf + f->off, n);
+			f->off += n;
+			return (ssize_t)n;
+		}
+		sb_reset(&f->buf);
+		f->off = 0;
+		if (f->t->stopping)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		uint64_t seq = f->seq;
+		char status[32];
+		struct weft_err e;
+		if (trainer_job_status(f->t, &f->who, f->id, status, sizeof status, &e))
+			return MHD_CONTENT_READER_END_OF_STREAM; /* deleted while following */
+		json_t *arr;
+		if (tds_loglines(f->t, f->id, f->who.name, &f->q, f->last, &arr, &e))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		size_t i;
+		json_t *ll;
+		json_array_foreach(arr, i, ll)
+		{
+			char *s = json_dumps(ll, JSON_COMPACT);
+			sb_adds(&f->buf, s);
+			sb_addc(&f->buf, '\n');
+			free(s);
+			f->last = json_integer_value(json_object_get(json_object_get(ll, "meta"), "rindex"));
+		}
+		size_t got = json_array_size(arr);
+		json_decref(arr);
+		if (got)
+			continue;
+		/* nothing new: the status was read before the lines, so a terminal
+		 * status here means every line is already stored and sent */
+		if (status_is_terminal(status))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		f->seq = trainer_wait_logs(f->t, seq, 1000);
+	}
+}
+
+static void follow_free(void *cls)
+{
+	struct follower *f = cls;
+	sb_release(&f->buf);
+	free(f);
+}
+
+static enum MHD_Result do_loglines(struct request *r)
+{
+	const char *id = r->seg[2];
+	char status[32];
+	struct weft_err e;
+	if (trainer_job_status(r->t, &r->who, id, status, sizeof status, &e))
+		return reply_err(r, &e, NULL);
+	struct tds_query q;
+	if (tds_parse_query(req_arg(r, "pos"), req_arg(r, "pagesize"), req_arg(r, "since_time"), &q, &e))
+		return reply_err(r, &e, NULL);
+	const char *follow = req_arg(r, "follow");
+	if (follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
+		struct follower *f = xcalloc(1, sizeof *f);
+		f->t = r->t;
+		f->who = r->who;
+		snprintf(f->id, sizeof f->id, "%s", id);
+		f->q = q;
+		tds_follow_query(r->t, id, &f->q, &f->last);
+		pthread_mutex_lock(&r->t->logs_lock);
+		f->seq = r->t->logs_seq;
+		pthread_mutex_unlock(&r->t->logs_lock);
+		struct MHD_Response *resp =
+			MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, follow_read, f, follow_free);
+		MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+		enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	json_t *arr;
+	if (tds_loglines(r->t, id, r->who.name, &q, 0, &arr, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, json_pack("{s:o}", "models", arr));
+}
+
+static enum MHD_Result do_users_create(struct request *r)
+{
+	if (!r->who.is_admin)
+		return reply_error(r, 403, NULL, "only an admin can add users (you are '%s')", r->who.name);
+	char why[512];
+	json_t *j = parse_body(r, why, sizeof why);
+	if (!j)
+		return reply_error(r, 400, NULL, "%s", why);
+	const char *name = json_string_value(json_object_get(j, "name"));
+	if (!name) {
+		json_decref(j);
+		return reply_error(r, 400, NULL, "field 'name' (a string) is required");
+	}
+	char *token = NULL;
+	struct weft_err e;
+	int rc = auth_add_user(r->t, name, 0, &token, &e);
+	enum MHD_Result ret;
+	if (rc)
+		ret = reply_err(r, &e, NULL);
+	else {
+		log_info("user %s added by %s", name, r->who.name);
+		ret = reply_json(r, 201, json_pack("{s:s, s:s}", "name", name, "token", token));
+	}
+	free(token);
+	json_decref(j);
+	return ret;
+}
+
+static enum MHD_Result do_data_put(struct request *r)
+{
+	struct weft_err e;
+	struct objects_put *p = r->put;
+	r->put = NULL;
+	if (objects_put_commit(p, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 201, json_pack("{s:s, s:s, s:I}", "bucket", r->seg[2], "key", r->seg[3], "size",
+					    (json_int_t)r->received));
+}
+
+static enum MHD_Result do_data_list(struct request *r)
+{
+	json_t *objs;
+	struct weft_err e;
+	if (objects_valid_bucket(r->seg[2], &e) ||
+	    objects_list(r->t->objects_root, r->seg[2], req_arg(r, "prefix"), &objs, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, json_pack("{s:s, s:o}", "bucket", r->seg[2], "objects", objs));
+}
+
+enum MHD_Result v1_dispatch(struct request *r)
+{
+	switch ((enum route)r->route) {
+	case R_HEALTH: return do_health(r);
+	case R_MODELS_CREATE: return do_create(r);
+	case R_MODELS_LIST: return do_list(r);
+	case R_MODEL_GET: return do_get(r);
+	case R_MODEL_PATCH: return do_patch(r);
+	case R_MODEL_DELETE: return do_delete(r);
+	case R_MODEL_DEFINITION: return do_definition(r);
+	case R_MODEL_TRAINED: return do_trained(r);
+	case R_LOGLINES: return do_loglines(r);
+	case R_USERS_CREATE: return do_users_create(r);
+	case R_DATA_PUT: return do_data_put(r);
+	case R_DATA_LIST: return do_data_list(r);
+	case R_NONE: break;
+	}
+	return reply_error(r, 404, NULL, "no such endpoint");
+}

@@ -1,0 +1,647 @@
+/* lcm.c - lifecycle manager: PENDING -> DOWNLOADING -> PROCESSING -> STORING
+ * -> COMPLETED | FAILED | HALTED, halts, resumes, deletes, and recovery.
+ * Learners run under exec/'s shim, so they outlive a server crash; a pass
+ * adopts running learners, starts learners that never started, and restarts
+ * learners whose supervisor vanished. Only halt deadlines live in memory
+ * (a restarted server simply sends SIGTERM again). */
+#include "lcm/lcm.h"
+#include "exec/exec.h"
+#include "store/objects.h"
+#include "tds/logs.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LOST_RESTARTS 3
+
+/* In-memory state of one active job; guarded by being touched only by the lcm thread. */
+struct active {
+	char id[32];
+	int64_t term_sent_ms; /* when SIGTERM went to the learners (halt/failure/delete) */
+	int kill_sent;
+	int seen;             /* mark for sweeping finished jobs */
+	struct active *next;
+};
+static struct active *actives;
+
+static struct active *active_get(const char *id)
+{
+	for (struct active *a = actives; a; a = a->next)
+		if (!strcmp(a->id, id))
+			return a;
+	struct active *a = xcalloc(1, sizeof *a);
+	snprintf(a->id, sizeof a->id, "%s", id);
+	a->next = actives;
+	actives = a;
+	return a;
+}
+
+static void actives_sweep(void)
+{
+	struct active **pp = &actives;
+	while (*pp) {
+		struct active *a = *pp;
+		if (!a->seen) {
+			*pp = a->next;
+			free(a);
+		} else {
+			a->seen = 0;
+			pp = &a->next;
+		}
+	}
+}
+
+struct job {
+	char *id, *user, *status, *request, *manifest_text;
+	int attempt, restarts;
+	int deleted;
+	struct manifest *m;
+	struct job_paths jp;
+	struct active *act;
+};
+
+static char *learner_dir(const struct job *j, int n)
+{
+	char name[32];
+	snprintf(name, sizeof name, "learner-%d", n);
+	return fs_join(j->jp.job_dir, name);
+}
+
+static char *learner_log(const struct job *j, int n)
+{
+	char name[64];
+	snprintf(name, sizeof name, "learner-%d/logs/training-log.txt", n);
+	return fs_join(j->jp.job_dir, name);
+}
+
+static void set_status(struct trainer *t, struct job *j, const char *status, const char *code, const char *msg)
+{
+	struct db_conn *c = db_acquire(t->db);
+	struct weft_err e;
+	if (trainer_set_status(t, c, j->id, status, code, msg, &e))
+		log_error("%s: %s", j->id, e.msg);
+	db_release(t->db, c);
+	free(j->status);
+	j->status = xstrdup(status);
+}
+
+static void set_request(struct trainer *t, const char *id, const char *req, int attempt_delta)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "UPDATE jobs SET request=?, attempt=attempt+? WHERE id=?");
+	sqlite3_bind_text(st, 1, req, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, attempt_delta);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("%s: cannot update request: %s", id, sqlite3_errmsg(db_handle(c)));
+	sqlite3_reset(st);
+	db_release(t->db, c);
+}
+
+/* Collects every learner's new log lines (all of them when final). */
+static void ingest_logs(struct trainer *t, struct job *j, int final)
+{
+	struct db_conn *c = db_acquire(t->db);
+	for (int n = 1; n <= j->m->learners; n++) {
+		char *path = learner_log(j, n);
+		int added;
+		struct weft_err e;
+		do {
+			if (tds_ingest(t, c, j->id, j->user, n, path, final, &added, &e)) {
+				log_error("%s: log collection: %s", j->id, e.msg);
+				break;
+			}
+		} while (added > 0 && final);
+		free(path);
+	}
+	db_release(t->db, c);
+}
+
+/* Environment of learner n: a few of the server's variables plus FfDL's. */
+static char **learner_env(const struct job *j, int n, const char *model_dir, const char *log_dir)
+{
+	static const char *keep[] = { "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", NULL };
+	char **env = xcalloc(40, sizeof *env);
+	int k = 0;
+	for (int i = 0; keep[i]; i++) {
+		const char *v = getenv(keep[i]);
+		if (v)
+			env[k++] = xasprintf("%s=%s", keep[i], v);
+	}
+	if (!getenv("PATH"))
+		env[k++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	env[k++] = xasprintf("TRAINING_ID=%s", j->id);
+	env[k++] = xasprintf("DLAAS_JOB_ID=%s", j->id);
+	env[k++] = xasprintf("LEARNER_ID=%d", n);
+	env[k++] = xasprintf("NUM_LEARNERS=%d", j->m->learners);
+	env[k++] = xasprintf("LEARNER_NAME_PREFIX=%s", j->id);
+	env[k++] = xasprintf("DATA_DIR=%s", j->jp.data_dir);
+	env[k++] = xasprintf("RESULT_DIR=%s", j->jp.result_dir);
+	env[k++] = xasprintf("MODEL_DIR=%s", model_dir);
+	env[k++] = xasprintf("LOG_DIR=%s", log_dir);
+	env[k++] = xasprintf("JOB_STATE_DIR=%s", j->jp.job_dir);
+	env[k++] = xasprintf("CHECKPOINT_DIR=%s", j->jp.checkpoint_dir);
+	env[k++] = xasprintf("GPU_COUNT=%d", j->m->gpus);
+	env[k++] = xasprintf("TRAINING_COMMAND=%s", j->m->framework_command);
+	env[k++] = xasprintf("PYTHONPATH=%s", model_dir);
+	env[k] = NULL;
+	return env;
+}
+
+static void free_env(char **env)
+{
+	for (char **p = env; *p; p++)
+		free(*p);
+	free(env);
+}
+
+static int spawn_learner(struct trainer *t, struct job *j, int n, struct weft_err *e)
+{
+	char *dir = learner_dir(j, n);
+	char *model_dir = fs_join(dir, "model");
+	char *log_dir = fs_join(dir, "logs");
+	char *log_path = fs_join(log_dir, "training-log.txt");
+	char cg[64];
+	snprintf(cg, sizeof cg, "%s-l%d", j->id, n);
+	char **env = learner_env(j, n, model_dir, log_dir);
+	struct exec_spec spec = {
+		.dir = dir,
+		.cwd = model_dir,
+		.command = j->m->framework_command,
+		.env = env,
+		.log_path = log_path,
+		.cgroup = t->limits_enforced ? cg : NULL,
+		.cpus = j->m->cpus,
+		.memory = j->m->memory,
+		.attempt = j->attempt,
+	};
+	int rc = exec_spawn(&spec, e);
+	free_env(env);
+	free(dir);
+	free(model_dir);
+	free(log_dir);
+	free(log_path);
+	return rc;
+}
+
+/* DOWNLOADING: learner directories, model code, data check. Idempotent. */
+static int prepare(struct trainer *t, struct job *j, const char **code, struct weft_err *e)
+{
+	(void)t;
+	*code = "S302";
+	if (!fs_is_dir(j->jp.data_dir))
+		return err_set(e, WEFT_EIO, "training data %s is missing", j->jp.data_dir);
+	*code = "S301";
+	int rc;
+	if ((rc = fs_mkdir_p(j->jp.result_dir, 0755, e)) || (rc = fs_mkdir_p(j->jp.checkpoint_dir, 0755, e)))
+		return rc;
+	char *zip = fs_join(j->jp.job_dir, "model.zip");
+	for (int n = 1; n <= j->m->learners && rc == 0; n++) {
+		char *dir = learner_dir(j, n);
+		char *model_dir = fs_join(dir, "model"), *log_dir = fs_join(dir, "logs");
+		if (!(rc = fs_mkdir_p(log_dir, 0755, e)) && !(rc = fs_rm_rf(model_dir, e)))
+			rc = zip_extract(zip, model_dir, e);
+		free(dir);
+		free(model_dir);
+		free(log_dir);
+	}
+	free(zip);
+	return rc;
+}
+
+static void describe_exit(const struct exec_status *st, int n, const struct manifest *m, char *buf, size_t size)
+{
+	if (st->oom) {
+		char lim[32];
+		manifest_format_size(m->memory, lim, sizeof lim);
+		snprintf(buf, size, "learner %d ran out of memory (limit %s) and was killed", n, lim);
+	} else if (st->signal) {
+		snprintf(buf, size, "learner %d was killed by signal %d (%s)", n, st->signal, strsignal(st->signal));
+	} else {
+		snprintf(buf, size, "learner %d exited with code %d", n, st->exit_code);
+	}
+}
+
+static void signal_all(struct job *j, int sig)
+{
+	for (int n = 1; n <= j->m->learners; n++) {
+		char *dir = learner_dir(j, n);
+		struct exec_status st;
+		struct weft_err e;
+		if (exec_poll(dir, &st, &e) == 0 && st.state == EXEC_RUNNING)
+			exec_signal(dir, sig, &e);
+		free(dir);
+	}
+}
+
+/* Escalates SIGTERM -> SIGKILL after the grace period. */
+static void stop_learners(struct trainer *t, struct job *j)
+{
+	int64_t now = now_ms();
+	if (!j->act->term_sent_ms) {
+		j->act->term_sent_ms = now;
+		signal_all(j, SIGTERM);
+	} else if (!j->act->kill_sent && now - j->act->term_sent_ms > (int64_t)t->halt_grace_s * 1000) {
+		j->act->kill_sent = 1;
+		log_info("%s: learners still running %ds after SIGTERM; sending SIGKILL", j->id, t->halt_grace_s);
+		signal_all(j, SIGKILL);
+	}
+}
+
+/* STORING: results, logs and the submitted code into <results bucket>/<id>/. */
+static int store_results(struct trainer *t, struct job *j, struct weft_err *e)
+{
+	ingest_logs(t, j, 1);
+	int rc;
+	if ((rc = fs_rm_rf(j->jp.results_dir, e)) || (rc = fs_mkdir_p(j->jp.results_dir, 0755, e)) ||
+	    (rc = fs_copy_tree(j->jp.result_dir, j->jp.results_dir, e)))
+		return rc;
+	for (int n = 1; n <= j->m->learners && rc == 0; n++) {
+		char name[64];
+		snprintf(name, sizeof name, "learner-%d", n);
+		char *dst = fs_join(j->jp.results_dir, name);
+		char *src = learner_dir(j, n), *logs = fs_join(src, "logs");
+		if (fs_is_dir(logs))
+			rc = fs_copy_tree(logs, dst, e);
+		if (rc == 0) {
+			char *mark = fs_join(dst, ".log-copy-complete");
+			rc = fs_mkdir_p(dst, 0755, e) ?: fs_write_file_atomic(mark, "", 0, 0644, e);
+			free(mark);
+		}
+		free(dst);
+		free(src);
+		free(logs);
+	}
+	if (rc)
+		return rc;
+	char *code_dir = fs_join(j->jp.results_dir, "_submitted_code");
+	char *src = fs_join(j->jp.job_dir, "model.zip"), *dst = fs_join(code_dir, "model.zip");
+	rc = fs_mkdir_p(code_dir, 0755, e) ?: fs_copy_file(src, dst, e);
+	free(code_dir);
+	free(src);
+	free(dst);
+	if (rc)
+		return rc;
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "UPDATE jobs SET results_path=? WHERE id=?");
+	sqlite3_bind_text(st, 1, j->jp.results_dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, j->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(c, e, "recording the results path");
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	return rc;
+}
+
+/* The learners' combined outcome once none runs: 0 all succeeded, 1 one failed (msg set). */
+struct outcome {
+	int running, exited, failed, not_started, lost;
+	char msg[512];
+};
+
+static void survey(struct trainer *t, struct job *j, struct outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	for (int n = 1; n <= j->m->learners; n++) {
+		char *dir = learner_dir(j, n);
+		struct exec_status st;
+		struct weft_err e;
+		if (exec_poll(dir, &st, &e)) {
+			log_error("%s: learner %d: %s", j->id, n, e.msg);
+			st.state = EXEC_LOST;
+		}
+		switch (st.state) {
+		case EXEC_RUNNING:
+			o->running++;
+			break;
+		case EXEC_EXITED:
+			o->exited++;
+			if ((st.exit_code || st.signal) && !o->failed) {
+				o->failed = n;
+				describe_exit(&st, n, j->m, o->msg, sizeof o->msg);
+			}
+			break;
+		case EXEC_NOT_STARTED:
+			o->not_started++;
+			break;
+		case EXEC_LOST:
+			o->lost++;
+			break;
+		}
+		free(dir);
+	}
+	(void)t;
+}
+
+static void finish(struct trainer *t, struct job *j, const char *status, const char *code, const char *msg)
+{
+	if (strcmp(j->status, ST_STORING))
+		set_status(t, j, ST_STORING, "", "storing results and logs");
+	struct weft_err e;
+	if (store_results(t, j, &e)) {
+		log_error("%s: storing results: %s", j->id, e.msg);
+		const char *scode = !strcmp(status, ST_HALTED) ? "S305" : !strcmp(status, ST_FAILED) ? "S304" : "S303";
+		char m[1200];
+		snprintf(m, sizeof m, "%s%sstoring results failed: %s", msg ? msg : "", msg && *msg ? "; " : "", e.msg);
+		set_status(t, j, ST_FAILED, scode, m);
+	} else {
+		set_status(t, j, status, code, msg);
+	}
+	for (int n = 1; n <= j->m->learners; n++) {
+		char cg[64];
+		snprintf(cg, sizeof cg, "%s-l%d", j->id, n);
+		if (t->limits_enforced)
+			cgroup_remove(cg);
+	}
+	if (!strcmp(j->request, "halt"))
+		set_request(t, j->id, "", 0);
+}
+
+static void run_processing(struct trainer *t, struct job *j)
+{
+	ingest_logs(t, j, 0);
+	struct outcome o;
+	survey(t, j, &o);
+	int halting = !strcmp(j->request, "halt");
+	if (!halting && (o.not_started || o.lost) && !o.failed) {
+		/* learners that never started (crash between PROCESSING and spawn) start now;
+		 * learners whose supervisor vanished are restarted from their checkpoints */
+		for (int n = 1; n <= j->m->learners; n++) {
+			char *dir = learner_dir(j, n);
+			struct exec_status st;
+			struct weft_err e;
+			if (exec_poll(dir, &st, &e) == 0 && (st.state == EXEC_NOT_STARTED || st.state == EXEC_LOST)) {
+				if (st.state == EXEC_LOST) {
+					if (j->restarts >= MAX_LOST_RESTARTS) {
+						free(dir);
+						char m[256];
+						snprintf(m, sizeof m,
+							 "learner %d was lost (its supervisor died) %d times; giving up", n,
+							 j->restarts);
+						stop_learners(t, j);
+						signal_all(j, SIGKILL);
+						finish(t, j, ST_FAILED, "S104", m);
+						return;
+					}
+					log_warn("%s: learner %d was lost (its supervisor died); restarting it", j->id, n);
+					exec_reset(dir, &e);
+					struct db_conn *c = db_acquire(t->db);
+					sqlite3_stmt *s = db_stmt(c, "UPDATE jobs SET restarts=restarts+1 WHERE id=?");
+					sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
+					sqlite3_step(s);
+					sqlite3_reset(s);
+					db_release(t->db, c);
+					j->restarts++;
+				}
+				if (spawn_learner(t, j, n, &e)) {
+					free(dir);
+					stop_learners(t, j);
+					char m[1200];
+					snprintf(m, sizeof m, "cannot start learner %d: %s", n, e.msg);
+					finish(t, j, ST_FAILED, "S101", m);
+					return;
+				}
+			}
+			free(dir);
+		}
+		return;
+	}
+	if (halting || o.failed) {
+		if (o.running) {
+			stop_learners(t, j);
+			return;
+		}
+		if (halting)
+			finish(t, j, ST_HALTED, "", "Halted by user");
+		else
+			finish(t, j, ST_FAILED, "C201", o.msg);
+		return;
+	}
+	if (o.exited == j->m->learners)
+		finish(t, j, ST_COMPLETED, "", "training completed");
+}
+
+static void start_job(struct trainer *t, struct job *j)
+{
+	if (!strcmp(j->request, "halt")) {
+		set_request(t, j->id, "", 0);
+		set_status(t, j, ST_HALTED, "", "Halted by user before it started");
+		return;
+	}
+	if (strcmp(j->status, ST_DOWNLOADING))
+		set_status(t, j, ST_DOWNLOADING, "", "preparing learners");
+	const char *code;
+	struct weft_err e;
+	if (prepare(t, j, &code, &e)) {
+		set_status(t, j, ST_FAILED, code, e.msg);
+		return;
+	}
+	char msg[64];
+	snprintf(msg, sizeof msg, "%d learner%s running", j->m->learners, j->m->learners > 1 ? "s" : "");
+	set_status(t, j, ST_PROCESSING, "", msg);
+	run_processing(t, j);
+}
+
+static void resume_job(struct trainer *t, struct job *j)
+{
+	for (int n = 1; n <= j->m->learners; n++) {
+		char *dir = learner_dir(j, n);
+		struct weft_err e;
+		if (fs_is_dir(dir) && exec_reset(dir, &e))
+			log_warn("%s: %s", j->id, e.msg);
+		free(dir);
+	}
+	set_request(t, j->id, "", 1);
+	j->attempt++;
+	free(j->request);
+	j->request = xstrdup("");
+	set_status(t, j, ST_PENDING, "", "resumed by user");
+	start_job(t, j);
+}
+
+static void delete_job(struct trainer *t, struct job *j)
+{
+	if (j->m) {
+		struct outcome o;
+		survey(t, j, &o);
+		if (o.running) {
+			if (!j->act->term_sent_ms)
+				log_info("%s: deleting: stopping learners", j->id);
+			stop_learners(t, j);
+			return;
+		}
+		for (int n = 1; n <= j->m->learners; n++) {
+			char cg[64];
+			snprintf(cg, sizeof cg, "%s-l%d", j->id, n);
+			if (t->limits_enforced)
+				cgroup_remove(cg);
+		}
+	}
+	char *dir = fs_join(t->jobs_root, j->id);
+	struct weft_err e;
+	if (fs_rm_rf(dir, &e))
+		log_error("%s: cannot remove working files: %s", j->id, e.msg);
+	free(dir);
+	struct db_conn *c = db_acquire(t->db);
+	if (db_begin(c) == 0) {
+		const char *sqls[] = { "DELETE FROM status_history WHERE job_id=?", "DELETE FROM jobs WHERE id=?" };
+		int ok = tds_delete_job(c, j->id) == 0;
+		for (size_t i = 0; i < 2; i++) {
+			sqlite3_stmt *st = db_stmt(c, sqls[i]);
+			sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+			ok = ok && sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_reset(st);
+		}
+		if (ok)
+			db_commit(c);
+		else
+			db_rollback(c);
+	}
+	db_release(t->db, c);
+	log_info("%s deleted", j->id);
+	trainer_notify_logs(t);
+}
+
+static void job_free(struct job *j)
+{
+	free(j->id);
+	free(j->user);
+	free(j->status);
+	free(j->request);
+	free(j->manifest_text);
+	manifest_free(j->m);
+	job_paths_free(&j->jp);
+}
+
+static void reconcile(struct trainer *t, struct job *j)
+{
+	struct weft_err e;
+	if (manifest_parse(j->manifest_text, strlen(j->manifest_text), &j->m, NULL, &e) ||
+	    trainer_job_paths(t, j->id, j->m, &j->jp, &e)) {
+		/* the manifest was valid at submission; only a newer weft's record could fail here */
+		if (j->deleted) {
+			manifest_free(j->m);
+			j->m = NULL;
+			delete_job(t, j);
+		} else if (!status_is_terminal(j->status)) {
+			set_status(t, j, ST_FAILED, "S300", e.msg);
+		}
+		return;
+	}
+	if (j->deleted) {
+		delete_job(t, j);
+		return;
+	}
+	const char *s = j->status;
+	if (!strcmp(j->request, "resume") && (!strcmp(s, ST_HALTED) || !strcmp(s, ST_FAILED)))
+		resume_job(t, j);
+	else if (!strcmp(s, ST_PENDING) || !strcmp(s, ST_QUEUED) || !strcmp(s, ST_DOWNLOADING))
+		start_job(t, j);
+	else if (!strcmp(s, ST_PROCESSING))
+		run_processing(t, j);
+	else if (!strcmp(s, ST_STORING)) {
+		/* crashed while storing: derive the outcome again from the learners */
+		struct outcome o;
+		survey(t, j, &o);
+		if (o.running) {
+			set_status(t, j, ST_PROCESSING, "", "learners still running after recovery");
+			return;
+		}
+		if (!strcmp(j->request, "halt"))
+			finish(t, j, ST_HALTED, "", "Halted by user");
+		else if (o.failed)
+			finish(t, j, ST_FAILED, "C201", o.msg);
+		else
+			finish(t, j, ST_COMPLETED, "", "training completed");
+	}
+}
+
+void lcm_pass(struct trainer *t)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "SELECT id, user_name, status, request, manifest, attempt, restarts, deleted "
+				      "FROM jobs WHERE status NOT IN ('COMPLETED','FAILED','HALTED') OR request!='' "
+				      "OR deleted=1 ORDER BY submitted_ms");
+	struct job *jobs = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			jobs = xrealloc(jobs, cap * sizeof *jobs);
+		}
+		struct job *j = &jobs[n++];
+		memset(j, 0, sizeof *j);
+		j->id = xstrdup((const char *)sqlite3_column_text(st, 0));
+		j->user = xstrdup((const char *)sqlite3_column_text(st, 1));
+		j->status = xstrdup((const char *)sqlite3_column_text(st, 2));
+		j->request = xstrdup((const char *)sqlite3_column_text(st, 3));
+		j->manifest_text = xstrdup((const char *)sqlite3_column_text(st, 4));
+		j->attempt = sqlite3_column_int(st, 5);
+		j->restarts = sqlite3_column_int(st, 6);
+		j->deleted = sqlite3_column_int(st, 7);
+	}
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].act = active_get(jobs[i].id);
+		jobs[i].act->seen = 1;
+		reconcile(t, &jobs[i]);
+		job_free(&jobs[i]);
+	}
+	free(jobs);
+	actives_sweep();
+}
+
+static void *lcm_main(void *arg)
+{
+	struct trainer *t = arg;
+	while (!t->stopping) {
+		lcm_pass(t);
+		pthread_mutex_lock(&t->wake_lock);
+		if (!t->wake_pending && !t->stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&t->wake_cond, &t->wake_lock, &ts);
+		}
+		t->wake_pending = 0;
+		pthread_mutex_unlock(&t->wake_lock);
+	}
+	return NULL;
+}
+
+int lcm_start(struct trainer *t, struct weft_err *e)
+{
+	int rc = pthread_create(&t->lcm_thread, NULL, lcm_main, t);
+	if (rc)
+		return err_set(e, WEFT_EIO, "cannot start the lifecycle manager thread: %s", strerror(rc));
+	pthread_setname_np(t->lcm_thread, "weft-lcm");
+	t->lcm_running = 1;
+	return 0;
+}
+
+void lcm_stop(struct trainer *t)
+{
+	if (!t->lcm_running)
+		return;
+	t->stopping = 1;
+	trainer_wake_lcm(t);
+	pthread_join(t->lcm_thread, NULL);
+	t->lcm_running = 0;
+	while (actives) {
+		struct active *a = actives->next;
+		free(actives);
+		actives = a;
+	}
+}
