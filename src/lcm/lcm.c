@@ -364,6 +364,54 @@ static void finish(struct trainer *t, struct job *j, const char *status, const c
 		set_request(t, j->id, "", 0);
 }
 
+static int64_t processing_since(struct trainer *t, const char *id)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "SELECT max(time_ms) FROM status_history WHERE job_id=? AND status='PROCESSING'");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int64_t ms = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	return ms;
+}
+
+static void count_restart(struct trainer *t, struct job *j)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *s = db_stmt(c, "UPDATE jobs SET restarts=restarts+1 WHERE id=?");
+	sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		log_error("%s: cannot count a restart: %s", j->id, sqlite3_errmsg(db_handle(c)));
+	sqlite3_reset(s);
+	db_release(t->db, c);
+	j->restarts++;
+}
+
+/* restart_policy on-failure: every learner starts again (from its checkpoints). */
+static void restart_all(struct trainer *t, struct job *j, const char *why)
+{
+	count_restart(t, j);
+	char msg[700];
+	snprintf(msg, sizeof msg, "%s; restarting all learners (restart %d of %d)", why, j->restarts,
+		 j->m->max_restarts);
+	set_status(t, j, ST_PROCESSING, "", msg);
+	j->act->term_sent_ms = 0;
+	j->act->kill_sent = 0;
+	for (int n = 1; n <= j->m->learners; n++) {
+		char *dir = learner_dir(j, n);
+		struct weft_err e;
+		if (exec_reset(dir, &e) || spawn_learner(t, j, n, &e)) {
+			free(dir);
+			char m[1200];
+			snprintf(m, sizeof m, "cannot restart learner %d: %s", n, e.msg);
+			stop_learners(t, j);
+			finish(t, j, ST_FAILED, "S101", m);
+			return;
+		}
+		free(dir);
+	}
+}
+
 static void run_processing(struct trainer *t, struct job *j)
 {
 	ingest_logs(t, j, 0);
@@ -379,7 +427,7 @@ static void run_processing(struct trainer *t, struct job *j)
 			struct weft_err e;
 			if (exec_poll(dir, &st, &e) == 0 && (st.state == EXEC_NOT_STARTED || st.state == EXEC_LOST)) {
 				if (st.state == EXEC_LOST) {
-					if (j->restarts >= MAX_LOST_RESTARTS) {
+					if (j->restarts >= MAX_LOST_RESTARTS + j->m->max_restarts) {
 						free(dir);
 						char m[256];
 						snprintf(m, sizeof m,
@@ -392,13 +440,7 @@ static void run_processing(struct trainer *t, struct job *j)
 					}
 					log_warn("%s: learner %d was lost (its supervisor died); restarting it", j->id, n);
 					exec_reset(dir, &e);
-					struct db_conn *c = db_acquire(t->db);
-					sqlite3_stmt *s = db_stmt(c, "UPDATE jobs SET restarts=restarts+1 WHERE id=?");
-					sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
-					sqlite3_step(s);
-					sqlite3_reset(s);
-					db_release(t->db, c);
-					j->restarts++;
+					count_restart(t, j);
 				}
 				if (spawn_learner(t, j, n, &e)) {
 					free(dir);
@@ -413,13 +455,25 @@ static void run_processing(struct trainer *t, struct job *j)
 		}
 		return;
 	}
-	if (halting || o.failed) {
+	char deadline_msg[128] = "";
+	if (!halting && !o.failed && j->m->deadline_s > 0) {
+		int64_t since = processing_since(t, j->id);
+		if (since && now_ms() - since > j->m->deadline_s * 1000)
+			snprintf(deadline_msg, sizeof deadline_msg, "deadline of %llds exceeded; learners stopped",
+				 (long long)j->m->deadline_s);
+	}
+	if (halting || o.failed || deadline_msg[0]) {
 		if (o.running) {
 			stop_learners(t, j);
 			return;
 		}
 		if (halting)
 			finish(t, j, ST_HALTED, "", "Halted by user");
+		else if (deadline_msg[0])
+			finish(t, j, ST_FAILED, "C301", deadline_msg);
+		else if (j->m->restart_policy && !strcmp(j->m->restart_policy, "on-failure") &&
+			 j->restarts < j->m->max_restarts)
+			restart_all(t, j, o.msg);
 		else
 			finish(t, j, ST_FAILED, "C201", o.msg);
 		return;
