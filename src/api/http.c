@@ -346,7 +346,7 @@ int api_start(struct trainer *t, const struct api_opts *o, struct api_server **o
 					MHD_USE_ERROR_LOG,
 				(uint16_t)o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned int)0, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+				(unsigned int)300, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
 	if (!s->d) {
 		free(s->tmp_dir);
