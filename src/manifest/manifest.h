@@ -19,6 +19,7 @@
 #define MANIFEST_MAX_RESTARTS 1000
 #define MANIFEST_MAX_DEADLINE (365 * 86400) /* seconds */
 #define MANIFEST_MAX_SIZE (1ULL << 50)      /* memory / storage: 1 PiB */
+#define MANIFEST_MAX_DATA_STORES 64
 
 struct manifest_datastore {
 	char *id;
