@@ -303,6 +303,7 @@ static int store_results(struct trainer *t, struct job *j, struct weft_err *e)
 /* The learners' combined outcome once none runs: 0 all succeeded, 1 one failed (msg set). */
 struct outcome {
 	int running, exited, failed, not_started, lost;
+	int64_t failed_ms;
 	char msg[512];
 };
 
@@ -323,8 +324,10 @@ static void survey(struct trainer *t, struct job *j, struct outcome *o)
 			break;
 		case EXEC_EXITED:
 			o->exited++;
-			if ((st.exit_code || st.signal) && !o->failed) {
+			/* the learner that failed first is the cause; the others were stopped for it */
+			if ((st.exit_code || st.signal) && (!o->failed || st.ended_ms < o->failed_ms)) {
 				o->failed = n;
+				o->failed_ms = st.ended_ms;
 				describe_exit(&st, n, j->m, o->msg, sizeof o->msg);
 			}
 			break;

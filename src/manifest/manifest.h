@@ -20,6 +20,7 @@
 #define MANIFEST_MAX_DEADLINE (365 * 86400) /* seconds */
 #define MANIFEST_MAX_SIZE (1ULL << 50)      /* memory / storage: 1 PiB */
 #define MANIFEST_MAX_DATA_STORES 64
+#define MANIFEST_MAX_DEPTH 64               /* nesting of mappings and lists */
 
 struct manifest_datastore {
 	char *id;
@@ -53,7 +54,9 @@ struct manifest {
 
 /* Parses YAML text. On success returns 0 and *out (free with manifest_free);
  * each unknown key appends one "line N: unknown key 'x' ignored\n" to warnings
- * (may be NULL). On error returns WEFT_EINVAL with e->msg like
+ * (may be NULL; x is the key's path such as 'framework.comand', maybe followed
+ * by " (did you mean 'command'?)"; warnings come in line order).
+ * On error returns WEFT_EINVAL with e->msg like
  * "line 7: memory: '12XB' is not a size (use a number and a unit such as 512MB or 2GiB)". */
 int manifest_parse(const char *text, size_t len, struct manifest **out, struct sbuf *warnings,
 		   struct weft_err *e);
