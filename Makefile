@@ -8,12 +8,13 @@ PKGS    := libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -pthread \
+override CFLAGS += $(EXTRA_CFLAGS)
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -pthread \
            -DWEFT_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 ifeq ($(SAN),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_DIRS := util manifest store auth trainer lcm exec tds api
@@ -63,8 +64,8 @@ demo: setup $(BUILD)/weft
 
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 fuzz: setup
-	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build/fuzz/libweft.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined \

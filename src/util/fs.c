@@ -156,6 +156,7 @@ int fs_read_file(const char *path, struct sbuf *sb, struct weft_err *e)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, "cannot open %s", path);
+	sb_add(sb, "", 0); /* NUL-terminated even for an empty file */
 	for (;;) {
 		sb_grow(sb, 65536);
 		ssize_t n = read(fd, sb->buf + sb->len, sb->cap - sb->len - 1);
