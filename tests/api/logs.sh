@@ -98,4 +98,42 @@ wait $cpid 2>/dev/null
 loglines "$hid" >"$T/stored3.txt"
 check_eq "follow sent exactly the stored lines" "$(cat "$T/stored3.txt")" "$(jq -r '.line' "$T/follow3.out" 2>/dev/null)"
 
+# ---- odd lines: JSON specials, tabs, invalid UTF-8, a long line, no final newline
+submit "$(manifest logs-odd 'printf "%s\\n" "say \"hi\" \\ back"; printf "tab\\there\\n"; printf "bad \\377\\376 utf8\\n"; printf "caf\\303\\251\\n"; head -c 20000 /dev/zero | tr "\\0" x; echo; printf "no newline at the end"')"
+oid=$JOB_ID
+if wait_status "$oid" COMPLETED 30; then ok "odd-lines job completes"; else not_ok "odd-lines job completes"; fi
+api GET "/v1/logs/$oid/loglines?pagesize=100"
+check "loglines with odd bytes is valid JSON" jq -e . "$T/body"
+check_json "odd lines: 6 lines stored" '.models | length' "6"
+check_json "quotes and backslashes survive" '.models[0].line' 'say "hi" \ back'
+check_json "a tab survives" '.models[1].line' "$(printf 'tab\there')"
+check_json "invalid UTF-8 becomes some valid text on its line" '.models[2].line | test("^bad .*utf8$")' "true"
+check_json "valid UTF-8 is kept" '.models[3].line' "café"
+check_json "a 20000-char line is kept whole" '.models[4].line | length' "20000"
+check_json "a last line without a newline is kept" '.models[5].line' "no newline at the end"
+
+# ---- many lines fast, pagesize cap, empty log
+submit "$(manifest logs-many 'seq 1 20000')"
+mid=$JOB_ID
+if wait_status "$mid" COMPLETED 60; then ok "20000-line job completes"; else not_ok "20000-line job completes"; fi
+api GET "/v1/logs/$mid/loglines?pos=-1"
+check_json "all 20000 lines stored: the last has rindex 20000" '.models[0] | "\(.meta.rindex) \(.line)"' "20000 20000"
+api GET "/v1/logs/$mid/loglines?pos=9999&pagesize=3"
+check_json "line 9999..10001 in place" '[.models[].line] | join(",")' "9999,10000,10001"
+api GET "/v1/logs/$mid/loglines?pagesize=20000"
+if [ "$HTTP_STATUS" = 200 ]; then
+	check_json "pagesize above the maximum is capped at 10000" '.models | length' "10000"
+else
+	check_error "pagesize above the maximum: 400" 400
+fi
+api GET "/v1/logs/$mid/loglines?pos=1&pagesize=10000"
+check_json "pagesize=10000 gives 1..10000 in order" '[.models[].meta.rindex] == [range(1;10001)]' "true"
+
+submit "$(manifest logs-silent 'true')"
+sid=$JOB_ID
+wait_status "$sid" COMPLETED 30
+api GET "/v1/logs/$sid/loglines"
+check_status "loglines of a silent job: 200" 200
+check_json "loglines of a silent job: empty list" '.models | length' "0"
+
 done_testing

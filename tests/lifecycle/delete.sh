@@ -45,4 +45,18 @@ check_not "<home>/jobs/ID of the quickly deleted job is gone" test -e "$WEFT_HOM
 api GET "/v1/models/$q"
 check_error "quickly deleted job is 404" 404
 
+
+# delete of a HALTED job removes its working files, checkpoints included
+submit "$(manifest halted-delete 'bash counter.sh 50 0.2')"
+h=$JOB_ID
+wait_log "$h" '^step 1$' 20
+api PATCH "/v1/models/$h" -H 'Content-Type: application/json' --data '{"status":"halt"}'
+wait_status "$h" HALTED 20
+api DELETE "/v1/models/$h"
+check_status "DELETE a HALTED job: 200" 200
+sleep 1
+check_not "<home>/jobs/ID of the HALTED job is gone" test -e "$WEFT_HOME/jobs/$h"
+api PATCH "/v1/models/$h" -H 'Content-Type: application/json' --data '{"status":"resume"}'
+check_error "resume after delete: 404" 404
+
 done_testing

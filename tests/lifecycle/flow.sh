@@ -44,6 +44,18 @@ check_eq "DATA_DIR files have the bucket's bytes" "hello from the bucket" "$(val
 check_eq "LOG_DIR/training-log.txt exists while running" "yes" "$(val LOG_FILE)"
 check_eq "CHECKPOINT_DIR is writable" "yes" "$(val CKPT_WRITABLE)"
 check_eq "JOB_STATE_DIR exists" "yes" "$(val STATE_DIR)"
+spgid=$(cut -d' ' -f5 "/proc/$SERVER_PID/stat" 2>/dev/null)
+check_ne "the learner runs in its own process group, not the server's" "$spgid" "$(val PGID)"
+api GET "/v1/models/$id"
+if [ "$(jbody .training.limits_enforced)" = true ]; then
+	check_eq "the learner's cgroup has the memory limit (256MiB)" "268435456" "$(val MEM_LIMIT)"
+	read -r quota period <<<"$(val CPU_LIMIT)"
+	check_eq "the learner's cgroup has the cpu limit (0.5 cpus)" "0.50" \
+		"$(awk -v q="$quota" -v p="$period" 'BEGIN { if (p > 0 && q ~ /^[0-9]+$/) printf "%.2f", q / p; else print q " " p }')"
+else
+	skip "the learner's cgroup has the memory limit (256MiB)" "limits not enforced here"
+	skip "the learner's cgroup has the cpu limit (0.5 cpus)" "limits not enforced here"
+fi
 check_eq "the learner's stdout is in the log" "learner 1 of 1" "$(loglines "$id")"
 check_eq "learner-1/training-log.txt in the results" "learner 1 of 1" \
 	"$(unzip -p "$T/res.zip" learner-1/training-log.txt 2>/dev/null)"
