@@ -70,4 +70,7 @@ void cgroup_remove(const char *name);
 /* Current usage of a learner's cgroup (for `show`/metrics); -1 if unknown. */
 int64_t cgroup_memory_usage(const char *name);
 
+/* Number of NVIDIA GPUs on this machine (device nodes /dev/nvidiaN). */
+int gpu_count(void);
+
 #endif

@@ -151,6 +151,13 @@ static char **learner_env(const struct job *j, int n, const char *model_dir, con
 	env[k++] = xasprintf("GPU_COUNT=%d", j->m->gpus);
 	env[k++] = xasprintf("TRAINING_COMMAND=%s", j->m->framework_command);
 	env[k++] = xasprintf("PYTHONPATH=%s", model_dir);
+	if (j->m->gpus > 0) {
+		struct sbuf dev = SBUF_INIT;
+		for (int g = 0; g < j->m->gpus; g++)
+			sb_addf(&dev, "%s%d", g ? "," : "", g);
+		env[k++] = xasprintf("CUDA_VISIBLE_DEVICES=%s", sb_str(&dev));
+		sb_release(&dev);
+	}
 	env[k] = NULL;
 	return env;
 }

@@ -280,6 +280,15 @@ int trainer_create_job(struct trainer *t, const struct principal *p, const char 
 		err_set(e, WEFT_EINVAL, "manifest %s", msg);
 		goto out;
 	}
+	*fcode = "C104";
+	int have = gpu_count();
+	if (m->gpus > have) {
+		rc = err_set(e, WEFT_EINVAL,
+			     "manifest: gpus: %d GPU%s per learner requested, but this server has %d (the local "
+			     "executor runs learners on this machine only)",
+			     m->gpus, m->gpus == 1 ? "" : "s", have);
+		goto out;
+	}
 	*fcode = "C102";
 	if (!zip_path) {
 		rc = err_set(e, WEFT_EINVAL, "model_definition is missing: send the model code as a zip");
