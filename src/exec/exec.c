@@ -17,9 +17,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +33,14 @@ extern char **environ;
 #define PROBE_WAIT_MS 200  /* for concurrent exec_poll probes to let go */
 
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *self_path; /* guarded by self_lock; NULL until set or first spawn */
+static char *self_path;
+/* Unless a binary was named with exec_set_self, the shim is not exec'd: the
+ * forked grandchild calls exec_shim_main directly. That skips loading the
+ * whole weft binary and its ~40 shared libraries (libcurl's TLS stack among
+ * them) for every learner, which was most of a learner's start time. glibc
+ * makes malloc and stdio usable in the child of a threaded parent, and the
+ * shim closes every inherited descriptor first. Guarded by self_lock. */
+static int self_explicit; /* guarded by self_lock; NULL until set or first spawn */
 
 /* readlink of /proc/self/exe, without the " (deleted)" the kernel appends
  * when the binary was replaced (a rebuilt weft then still starts shims). */
@@ -53,6 +62,7 @@ void exec_set_self(const char *path)
 {
 	char *p = (!path || !strcmp(path, "/proc/self/exe")) ? resolve_self() : xstrdup(path);
 	pthread_mutex_lock(&self_lock);
+	self_explicit = path != NULL;
 	free(self_path);
 	self_path = p;
 	pthread_mutex_unlock(&self_lock);
@@ -307,6 +317,43 @@ static int validate(const struct exec_spec *s, struct weft_err *e)
 	return 0;
 }
 
+/* In the forked (not exec'd) shim, rewrites the command line that ps and
+ * /proc/PID/cmdline show, in place, to "weft _shim --dir DIR" (cut to the
+ * space the server's own command line had), and names the thread weft-shim.
+ * Operators and tests find shims by that name. */
+static void set_shim_title(const char *dir)
+{
+	prctl(PR_SET_NAME, "weft-shim");
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p)
+		return;
+	/* fields after ")" start at 3 (state); arg_start and arg_end are 48 and 49 */
+	unsigned long long v[50] = { 0 };
+	int field = 2;
+	for (char *tok = strtok(p + 1, " "); tok && field < 49; tok = strtok(NULL, " "))
+		v[++field] = strtoull(tok, NULL, 10);
+	if (field < 49 || v[49] <= v[48] || v[49] - v[48] < 12)
+		return;
+	char *start = (char *)(uintptr_t)v[48];
+	size_t len = (size_t)(v[49] - v[48]);
+	struct sbuf t = SBUF_INIT;
+	sb_add(&t, "weft\0_shim\0--dir\0", 17);
+	sb_adds(&t, dir);
+	size_t m = t.len < len - 1 ? t.len : len - 1;
+	memcpy(start, t.buf, m);
+	memset(start + m, 0, len - m);
+	sb_release(&t);
+}
+
 int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 {
 	int rc = validate(spec, e);
@@ -325,6 +372,9 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 	if (spec->cgroup && kind == CG_NONE)
 		log_debug("exec: no cgroups, %s runs without limits", spec->dir);
 
+	pthread_mutex_lock(&self_lock);
+	int explicit_self = self_explicit;
+	pthread_mutex_unlock(&self_lock);
 	char *self = get_self(), *dir = absolute(spec->dir), *cwd = absolute(spec->cwd);
 	char *logp = absolute(spec->log_path), *shimlog = fs_join(dir, "shim.log");
 	char attempt[16], cpus[64], mem[32];
@@ -379,6 +429,13 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 			dup2(err >= 0 ? err : null, 2);
 		}
 		if (s >= 0 && dup2(s, 3) == 3) {
+			if (!explicit_self) {
+				set_shim_title(dir);
+				int argc = 0;
+				while (argv[argc])
+					argc++;
+				_exit(exec_shim_main(argc - 1, argv + 1));
+			}
 			execve(self, argv, environ);
 			safe_write(3, execfail);
 			safe_write_errno(3, errno);
