@@ -4,6 +4,11 @@
 # Output is plan-less TAP ("ok N - name" / "not ok N - name", "# ..." diagnostics);
 # tests/run.sh counts it. The EXIT trap stops the server, kills any learner or shim
 # left running under $T and removes $T (KEEP=1 keeps it for debugging).
+# At a glance: start_server / stop_server / kill9_server / restart_server; api METHOD PATH
+# [curl args] (as admin; also api_as TOKEN, api_noauth, api_download PATH FILE) sets
+# HTTP_STATUS, BODY and HEADERS rather than printing, so a check can read all three;
+# check, check_eq, check_match, check_json, check_status, check_error, skip; manifest,
+# seed_bucket, submit, wait_status, loglines, wait_log, pids_under, wait_gone.
 
 : "${WEFT_BIN:?WEFT_BIN must name the weft binary}"
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +29,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/weft-$TEST_NAME.XXXXXX")
 export WEFT_HOME=$T/home
 mkdir -p "$WEFT_HOME"
 unset WEFT_TOKEN
+# Sanitizer reports of every weft process of this test (server, shims, CLI) land in $T,
+# where done_testing looks for them (a sanitizer build prints nothing otherwise).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$T/sanitizer"
 
 # ---------------------------------------------------------------- TAP output
 
@@ -106,6 +115,8 @@ check_json() {
 	if [ "$got" == "$3" ]; then ok "$1"; else not_ok "$1" "jq $2" "expected: $3" "got:      ${got:0:800}"; fi
 }
 
+declare -A REASON=([400]="Bad Request" [401]="Unauthorized" [403]="Forbidden" [404]="Not Found"
+	[405]="Method Not Allowed" [409]="Conflict" [413]="Payload Too Large" [500]="Internal Server Error")
 # check_error NAME STATUS [ERROR_CODE]: the last answer is FfDL's Error object.
 check_error() {
 	local name=$1 status=$2 code=${3-} got
@@ -116,6 +127,8 @@ check_error() {
 		not_ok "$name" "expected an Error object {code: $status, error, description}" "got: $got"
 	elif [ -n "$code" ] && [ "$(jq -r '.error_code' <<<"$BODY" 2>/dev/null)" != "$code" ]; then
 		not_ok "$name" "expected error_code $code"
+	elif [ -n "${REASON[$status]-}" ] && [ "$(jq -r '.error' <<<"$BODY" 2>/dev/null)" != "${REASON[$status]}" ]; then
+		not_ok "$name" "expected error: \"${REASON[$status]}\" (the reason phrase of $status)"
 	else
 		ok "$name"
 	fi

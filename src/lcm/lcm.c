@@ -448,9 +448,14 @@ static void run_processing(struct trainer *t, struct job *j)
 						finish(t, j, ST_FAILED, "S104", m);
 						return;
 					}
-					log_warn("%s: learner %d was lost (its supervisor died); restarting it", j->id, n);
 					exec_reset(dir, &e);
 					count_restart(t, j);
+					char m[256];
+					snprintf(m, sizeof m,
+						 "learner %d was lost (its supervisor died); restarted from its checkpoints "
+						 "(restart %d)",
+						 n, j->restarts);
+					set_status(t, j, ST_PROCESSING, "", m);
 				}
 				if (spawn_learner(t, j, n, &e)) {
 					free(dir);

@@ -115,6 +115,8 @@ api GET "/v1/models/$A"
 check_status "admin's job still exists after bob's attempts" 200
 check_match "admin's job was not halted by bob" '^(PENDING|QUEUED|DOWNLOADING|PROCESSING)$' "$(jbody .training.training_status.status)"
 
+api_as "$BOB" GET /v1/data/tdata
+check_status "buckets are shared: bob lists admin's bucket" 200
 api_as "$BOB" DELETE "/v1/models/$B"
 check_status "bob deletes his own job: 200" 200
 api DELETE "/v1/models/$A"

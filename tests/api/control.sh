@@ -29,6 +29,18 @@ api GET "/v1/models/$id"
 check_json "status_history has HALTED before COMPLETED" \
 	'[.status_history[].status | select(. == "HALTED" or . == "COMPLETED")] | join(" ")' "HALTED COMPLETED"
 
+# halt right after submit (PENDING or DOWNLOADING), then resume
+submit "$(manifest control-early 'bash counter.sh 3 0.2')"
+early=$JOB_ID
+patch "$early" halt
+check_status "halt right after submit: 202" 202
+if wait_status "$early" HALTED 20; then ok "a job halted right after submit becomes HALTED"; else not_ok "a job halted right after submit becomes HALTED"; fi
+sleep 1
+check_eq "it stays HALTED" "HALTED" "$(job_status "$early")"
+patch "$early" resume
+check_status "resume it: 202" 202
+if wait_status "$early" COMPLETED 30; then ok "the early-halted job completes after resume"; else not_ok "the early-halted job completes after resume"; fi
+
 # ---- delete
 submit "$(manifest control-delete 'sleep 60')"
 del=$JOB_ID

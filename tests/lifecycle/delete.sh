@@ -24,7 +24,7 @@ deadline=$((SECONDS + 10))
 while [ -e "$WEFT_HOME/jobs/$id" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 check_not "<home>/jobs/ID is removed" test -e "$WEFT_HOME/jobs/$id"
 check_eq "no sleep 300 survives" "" "$(pgrep -f '^sleep 30[01]$' | while read -r p; do
-	[[ $(readlink /proc/$p/cwd) == "$T"* ]] && echo "$p"
+	[[ $(readlink "/proc/$p/cwd") == "$T"* ]] && echo "$p"
 done)"
 api GET "/v1/models/$id"
 check_error "the job is 404" 404
