@@ -6,6 +6,7 @@
 #include "util/timeutil.h"
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,10 +125,33 @@ static int base64_decode(const char *in, char *out, size_t outsz)
 	return n;
 }
 
+/* Tokens never change and users are never removed, so a verified token hash
+ * can be remembered: most requests then skip the database. Direct-mapped by
+ * the hash's first bytes; a collision just evicts. Guarded by cache_lock. */
+#define TOKEN_CACHE 256
+static struct {
+	char hash[65];
+	struct principal p;
+} token_cache[TOKEN_CACHE];
+static pthread_rwlock_t cache_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static unsigned cache_slot(const char *hash)
+{
+	return (unsigned)strtoul((char[]){ hash[0], hash[1], '\0' }, NULL, 16) % TOKEN_CACHE;
+}
+
 static int lookup_token(struct trainer *t, const char *token, struct principal *p)
 {
 	char hash[65];
 	sha256_hex(token, hash);
+	unsigned slot = cache_slot(hash);
+	pthread_rwlock_rdlock(&cache_lock);
+	int hit = !strcmp(token_cache[slot].hash, hash);
+	if (hit)
+		*p = token_cache[slot].p;
+	pthread_rwlock_unlock(&cache_lock);
+	if (hit)
+		return 1;
 	struct db_conn *c = db_acquire(t->db);
 	sqlite3_stmt *st = db_stmt(c, "SELECT name, is_admin FROM users WHERE token_hash = ?");
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -139,6 +163,12 @@ static int lookup_token(struct trainer *t, const char *token, struct principal *
 	}
 	sqlite3_reset(st);
 	db_release(t->db, c);
+	if (found) {
+		pthread_rwlock_wrlock(&cache_lock);
+		memcpy(token_cache[slot].hash, hash, sizeof hash);
+		token_cache[slot].p = *p;
+		pthread_rwlock_unlock(&cache_lock);
+	}
 	return found;
 }
 
