@@ -172,6 +172,22 @@ void job_paths_free(struct job_paths *jp)
 
 /* --- status --- */
 
+/* Appends one status_history row (inside the caller's transaction); 1 if stored. */
+static int history_add(struct db_conn *c, const char *id, const char *status, const char *code, const char *message,
+		       int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(c, "INSERT INTO status_history(job_id, status, error_code, message, time_ms) "
+				      "VALUES(?,?,?,?,?)");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, code ? code : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, message ? message : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	int ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_reset(st);
+	return ok;
+}
+
 int trainer_set_status(struct trainer *t, struct db_conn *c, const char *id, const char *status, const char *code,
 		       const char *message, struct weft_err *e)
 {
@@ -188,17 +204,8 @@ int trainer_set_status(struct trainer *t, struct db_conn *c, const char *id, con
 	sqlite3_bind_text(st, 6, id, -1, SQLITE_STATIC);
 	int ok = sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_reset(st);
-	if (ok) {
-		st = db_stmt(c, "INSERT INTO status_history(job_id, status, error_code, message, time_ms) "
-				"VALUES(?,?,?,?,?)");
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, code ? code : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, message ? message : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_reset(st);
-	}
+	if (ok)
+		ok = history_add(c, id, status, code, message, now);
 	if (!ok) {
 		int rc = db_error(c, e, "recording a status change");
 		db_rollback(c);
@@ -243,17 +250,8 @@ static int insert_job(struct trainer *t, const struct principal *p, const char *
 	sqlite3_bind_int(st, 11, t->limits_enforced);
 	int ok = sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_reset(st);
-	if (ok) {
-		st = db_stmt(c, "INSERT INTO status_history(job_id, status, error_code, message, time_ms) "
-				"VALUES(?,?,?,?,?)");
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ST_PENDING, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, "submitted", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_reset(st);
-	}
+	if (ok)
+		ok = history_add(c, id, ST_PENDING, "", "submitted", now);
 	if (!ok) {
 		rc = db_error(c, e, "storing the job");
 		db_rollback(c);
