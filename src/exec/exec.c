@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -294,6 +295,17 @@ static void safe_write_errno(int fd, int errnum)
 	safe_write(fd, d ? d : "unknown error");
 }
 
+/* After fork: closes every descriptor from lowfd up, CLOEXEC or not. */
+static void close_from(int lowfd)
+{
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	struct rlimit rl; /* kernels before 5.9 */
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (int)rl.rlim_cur : 1048576;
+	for (int fd = lowfd; fd < max; fd++)
+		close(fd);
+}
+
 static int validate(const struct exec_spec *s, struct weft_err *e)
 {
 	if (!s->dir || !*s->dir)
@@ -388,7 +400,9 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 	char *const *env = spec->env ? spec->env : environ;
 	struct sbuf envblock = SBUF_INIT;
 	for (size_t i = 0; env[i]; i++)
-		sb_add(&envblock, env[i], strlen(env[i]) + 1);
+		if (env[i][0])
+			sb_add(&envblock, env[i], strlen(env[i]) + 1);
+	sb_add(&envblock, "", 1); /* the end mark: an empty entry (see read_env in shim.c) */
 	char *argv[] = { self, "_shim", "--sync", "3", "--dir", dir, "--cwd", cwd, "--log", logp,
 			 "--attempt", attempt, "--cgroup", kind != CG_NONE ? (char *)spec->cgroup : "",
 			 "--cgroup-kind", (char *)cg_kind_name(kind), "--cpus", cpus, "--memory", mem,
@@ -429,6 +443,12 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 			dup2(err >= 0 ? err : null, 2);
 		}
 		if (s >= 0 && dup2(s, 3) == 3) {
+			/* Nothing of the server's but fd 3, exec'd or not: not the
+			 * other end of the socket pair (holding it, the shim would
+			 * wait forever for the environment of a server killed
+			 * before sending it), nor the listening socket, clients or
+			 * database, CLOEXEC or not. */
+			close_from(4);
 			if (!explicit_self) {
 				set_shim_title(dir);
 				int argc = 0;

@@ -141,7 +141,7 @@ static int parse_opts(int argc, char **argv, struct shim_opts *o, char *err, siz
 }
 
 /* Reads the command's environment that exec_spawn sends on the sync socket:
- * NUL-terminated "KEY=value" entries up to EOF. */
+ * NUL-terminated "KEY=value" entries, then an empty entry, then EOF. */
 static int read_env(struct shim_opts *o, char *err, size_t size)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -164,33 +164,51 @@ static int read_env(struct shim_opts *o, char *err, size_t size)
 			return -1;
 		}
 	}
+	/* A complete block ends with an empty entry. Without it the server
+	 * stopped sending (it was killed, or gave up): the command must not run
+	 * with part of its environment. */
+	if (sb.len == 0 || sb.buf[sb.len - 1] || (sb.len > 1 && sb.buf[sb.len - 2])) {
+		snprintf(err, size, "the environment from exec_spawn is incomplete (%zu bytes, no end mark)", sb.len);
+		sb_release(&sb);
+		return -1;
+	}
+	sb.len--; /* every entry before the end mark is NUL-terminated */
 	size_t n = 0;
 	for (size_t i = 0; i < sb.len; i++)
 		n += sb.buf[i] == '\0';
 	o->env = xcalloc(n + 1, sizeof *o->env);
 	n = 0;
 	for (size_t i = 0; i < sb.len; i += strlen(sb.buf + i) + 1)
-		o->env[n++] = sb.buf + i;
+		if (sb.buf[i])
+			o->env[n++] = sb.buf + i;
 	o->envblock = sb_detach(&sb);
 	return 0;
 }
 
-/* Closes every inherited fd but stdio and keep: the server may have leaked some. */
+/* Closes every inherited fd but stdio and keep: the server may have leaked
+ * some, numbered above 1024 on a busy server. */
 static void close_other_fds(int keep)
 {
-	int fds[1024], n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
+	if (keep < 3 ? close_range(3, ~0U, 0) == 0
+		     : (keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+			       close_range((unsigned)keep + 1, ~0U, 0) == 0)
 		return;
-	struct dirent *de;
-	while ((de = readdir(d)) && n < 1024) {
-		int fd = atoi(de->d_name);
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd > 2 && fd != keep && fd != dirfd(d))
-			fds[n++] = fd;
-	}
-	closedir(d);
-	for (int i = 0; i < n; i++)
-		close(fds[i]);
+	int fds[1024], n; /* kernels before 5.9: a batch at a time */
+	do {
+		n = 0;
+		DIR *d = opendir("/proc/self/fd");
+		if (!d)
+			return;
+		struct dirent *de;
+		while ((de = readdir(d)) && n < 1024) {
+			int fd = atoi(de->d_name);
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd > 2 && fd != keep && fd != dirfd(d))
+				fds[n++] = fd;
+		}
+		closedir(d);
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+	} while (n == 1024);
 }
 
 static void sleep_ms(long ms)
@@ -501,6 +519,7 @@ int exec_shim_main(int argc, char **argv)
 		}
 		return 2;
 	}
+	close_other_fds(o.sync); /* first: an inherited end of the socket would hide the server's death */
 	if (o.sync >= 0) {
 		fcntl(o.sync, F_SETFD, FD_CLOEXEC); /* the command must not hold exec_spawn's socket */
 		if (read_env(&o, err, sizeof err) < 0) {
@@ -508,7 +527,6 @@ int exec_shim_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	close_other_fds(o.sync);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (chdir("/") < 0) /* never keep the caller's cwd busy; all paths are absolute */
 		log_warn("shim %s: cannot change to /: %s", o.dir, strerror(errno));

@@ -19,7 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -655,6 +661,203 @@ static void test_cpu_limit_and_cgroup_kill(void **state)
 	free(procs);
 }
 
+/* Fault injection for test_server_dies_before_env: this definition of send()
+ * replaces libc's for the whole test binary (exec_spawn is the only caller).
+ * With die_in_send set, the calling process exits at once, exactly as a
+ * server killed with SIGKILL between forking the shim and sending its
+ * environment. Otherwise it is the plain system call. */
+static volatile int die_in_send;
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	if (die_in_send)
+		_exit(0);
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+/* Number of entries in /proc/PID/fd, -1 if unreadable. */
+static int count_fds(long pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Pid of a process (not us) that has target open, or 0. */
+static long holder_of(const char *target)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	long found = 0;
+	while (d && !found && (de = readdir(d))) {
+		long pid = atol(de->d_name);
+		if (pid <= 0 || pid == (long)getpid())
+			continue;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+		DIR *fd = opendir(path);
+		struct dirent *fe;
+		while (fd && !found && (fe = readdir(fd))) {
+			char link[PATH_MAX], lp[384];
+			snprintf(lp, sizeof lp, "%s/%s", path, fe->d_name);
+			ssize_t n = readlink(lp, link, sizeof link - 1);
+			if (n > 0) {
+				link[n] = '\0';
+				if (!strcmp(link, target))
+					found = pid;
+			}
+		}
+		if (fd)
+			closedir(fd);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A server has many descriptors (clients, the database, its listening
+ * socket), some numbered above 1024 on a busy one, some without
+ * FD_CLOEXEC: neither the shim nor the learner may keep any of them. */
+static void test_no_server_fds_inherited(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit old, rl;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	if (rl.rlim_cur < 2048)
+		rl.rlim_cur = rl.rlim_max < 2048 ? rl.rlim_max : 2048;
+	if (rl.rlim_cur < 1200 || setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		skip();
+	int fds[1200], n = 0;
+	int lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* like the server's listener */
+	assert_true(lsock >= 0);
+	assert_int_equal(listen(lsock, 4), 0);
+	for (; n < 1100; n++) { /* no FD_CLOEXEC, like a careless library's descriptor */
+		fds[n] = open("/dev/null", O_RDONLY);
+		assert_true(fds[n] >= 0);
+	}
+	int high = fcntl(lsock, F_DUPFD_CLOEXEC, 1150); /* above the first 1024 */
+	assert_true(high >= 1150);
+	char *fdsfile = fs_join(f->work, "fds");
+	char *cmd = xasprintf("ls /proc/$$/fd | sort -n | tr '\\n' ' ' > %s; sleep 30", fdsfile);
+	spawn_ok(f, cmd, 1);
+	wait_for_text(f->log, ""); /* the log exists */
+	for (int i = 0; i < 500 && !fs_exists(fdsfile); i++)
+		sleep_ms(10);
+	sleep_ms(50);
+	char *got = slurp(fdsfile);
+	long shim = file_key(f->ctl, "pid", "shim_pid");
+	int shim_fds = count_fds(shim);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(high);
+	close(lsock);
+	setrlimit(RLIMIT_NOFILE, &old);
+	if (strcmp(got, "0 1 2 "))
+		fail_msg("the learner holds descriptors %s(want 0 1 2)", got);
+	/* stdin, stdout, stderr, DIR/lock and the pipe from its command */
+	if (shim_fds < 0 || shim_fds > 5)
+		fail_msg("the shim %ld holds %d descriptors (want at most 5)", shim, shim_fds);
+	free(got);
+	free(cmd);
+	free(fdsfile);
+}
+
+/* A server killed (kill -9) after forking the shim but before sending the
+ * command's environment: the shim must neither hang forever (keeping the
+ * server's listening socket) nor run the command with a partial environment. */
+static void test_server_dies_before_env(void **state)
+{
+	struct fx *f = *state;
+	char *ran = fs_join(f->work, "ran"), *shimlog = fs_join(f->ctl, "shim.log");
+	char *cmd = xasprintf("touch %s", ran);
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		exec_set_self(NULL); /* the forked (not exec'd) shim, as in the server */
+		for (int i = 0; i < 8; i++) /* low descriptors in use, as the server's database */
+			open("/dev/null", O_RDONLY | O_CLOEXEC);
+		die_in_send = 1;
+		struct weft_err e;
+		spawn(f, cmd, 1, NULL, 0, 0, &e);
+		_exit(3); /* not reached: send() exits */
+	}
+	int status;
+	assert_int_equal(waitpid(p, &status, 0), p);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	long holder = 0;
+	for (int i = 0; i < 300 && (holder = holder_of(shimlog)); i++)
+		sleep_ms(10);
+	if (holder) {
+		kill((pid_t)holder, SIGKILL);
+		fail_msg("the shim %ld still runs 3 s after its server died", holder);
+	}
+	sleep_ms(100);
+	assert_false(fs_exists(ran));
+	assert_int_equal(poll_state(f->ctl), EXEC_NOT_STARTED);
+	char *log = slurp(shimlog);
+	assert_non_null(strstr(log, "environment"));
+	free(log);
+	free(ran);
+	free(shimlog);
+	free(cmd);
+}
+
+/* `weft _shim` with an environment block that ends early (no end mark, or
+ * cut inside an entry) answers an error and runs nothing. */
+static void test_truncated_env_block(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *data; size_t len; } blocks[] = {
+		{ "A=1\0B=2", 7 },   /* cut inside an entry */
+		{ "A=1\0B=2\0", 8 }, /* cut at an entry's end, before the end mark */
+		{ "", 0 },           /* nothing at all */
+	};
+	char *ran = fs_join(f->work, "ran"), *cmd = xasprintf("touch %s", ran);
+	for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+		int sv[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		pid_t p = fork();
+		assert_true(p >= 0);
+		if (p == 0) {
+			close(sv[0]);
+			if (sv[1] != 3) {
+				dup2(sv[1], 3);
+				close(sv[1]);
+			}
+			char *argv[] = { "test_exec", "_shim", "--sync", "3", "--dir", f->ctl, "--cwd", f->work,
+					 "--log", f->log, "--attempt", "1", "--command", cmd, NULL };
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+		close(sv[1]);
+		assert_int_equal(write(sv[0], blocks[k].data, blocks[k].len), (ssize_t)blocks[k].len);
+		shutdown(sv[0], SHUT_WR);
+		char ans[512];
+		ssize_t r, len = 0;
+		while ((r = read(sv[0], ans + len, sizeof ans - 1 - (size_t)len)) > 0)
+			len += r;
+		ans[len > 0 ? len : 0] = '\0';
+		close(sv[0]);
+		int status;
+		assert_int_equal(waitpid(p, &status, 0), p);
+		if (strncmp(ans, "ERR ", 4) || !strstr(ans, "environment"))
+			fail_msg("block %zu: the shim answered \"%s\"", k, ans);
+		assert_false(fs_exists(ran));
+		assert_int_equal(poll_state(f->ctl), EXEC_NOT_STARTED);
+	}
+	free(ran);
+	free(cmd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "_shim"))
@@ -679,6 +882,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_probe_disabled),
 		cmocka_unit_test_setup_teardown(test_memory_oom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_limit_and_cgroup_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_server_fds_inherited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_dies_before_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_env_block, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
