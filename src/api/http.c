@@ -59,6 +59,27 @@ enum MHD_Result reply_json(struct request *r, unsigned int status, json_t *body)
 	return ret;
 }
 
+/* Replaces each byte that is not part of valid UTF-8 with '?': a message may quote
+ * a URL or a value that is not UTF-8, or be cut inside a character by vsnprintf,
+ * and jansson refuses such strings (the answer would lose its Error object). */
+static void utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		size_t len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+		unsigned int cp = len == 1 ? *p : len == 2 ? *p & 0x1Fu : len == 3 ? *p & 0x0Fu : *p & 0x07u;
+		size_t k = 1;
+		for (; k < len && (p[k] & 0xC0) == 0x80; k++)
+			cp = (cp << 6) | (p[k] & 0x3Fu);
+		int ok = len && k == len && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
+			 !(len == 4 && cp < 0x10000) && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+		if (ok)
+			p += len;
+		else
+			*p++ = '?';
+	}
+}
+
 enum MHD_Result reply_error(struct request *r, unsigned int status, const char *code, const char *fmt, ...)
 {
 	char msg[1024];
@@ -66,6 +87,7 @@ enum MHD_Result reply_error(struct request *r, unsigned int status, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	utf8_sanitize(msg);
 	json_t *body = json_pack("{s:i, s:s, s:s}", "code", (int)status, "error", reason(status), "description", msg);
 	if (code && *code)
 		json_object_set_new(body, "error_code", json_string(code));
@@ -305,6 +327,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		body_chunk(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (r->pp) {
+		/* the body is complete: a part that never reached its closing boundary was
+		 * delivered only in part, so the whole request is refused */
+		enum MHD_Result whole = MHD_destroy_post_processor(r->pp);
+		r->pp = NULL;
+		if (whole != MHD_YES)
+			fail(r, 400, "C101", "malformed multipart/form-data body: it ends inside a part (no closing boundary)");
 	}
 	if (r->failed)
 		return reply_error(r, (unsigned)r->fail_status, r->fail_code, "%s", r->fail_msg);

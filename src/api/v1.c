@@ -1,6 +1,7 @@
 /* v1.c - route table and handlers: FfDL's /v1 REST API (models, logs) and
  * weft's additions (users, data, health). Handlers translate HTTP to trainer
  * calls and back; no job logic lives here. */
+#include "api/openapi.h"
 #include "api/request.h"
 #include "auth/auth.h"
 #include "tds/logs.h"
@@ -13,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 enum route {
 	R_NONE,
 	R_HEALTH,
+	R_OPENAPI,
 	R_MODELS_CREATE,
 	R_MODELS_LIST,
 	R_MODEL_GET,
@@ -46,6 +49,8 @@ void v1_route(struct request *r)
 	int known_path = 1;
 	if (n == 1 && is(r, 0, "health"))
 		r->route = get ? R_HEALTH : R_NONE;
+	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "openapi.json"))
+		r->route = get ? R_OPENAPI : R_NONE;
 	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "models"))
 		r->route = !strcmp(m, "POST") ? R_MODELS_CREATE : get ? R_MODELS_LIST : R_NONE;
 	else if (n == 3 && is(r, 0, "v1") && is(r, 1, "models"))
@@ -78,7 +83,7 @@ void v1_route(struct request *r)
 
 int v1_route_needs_auth(const struct request *r)
 {
-	return r->route != R_HEALTH;
+	return r->route != R_HEALTH && r->route != R_OPENAPI;
 }
 
 enum body_kind v1_body_kind(const struct request *r)
@@ -96,6 +101,17 @@ static enum MHD_Result do_health(struct request *r)
 {
 	return reply_json(r, 200, json_pack("{s:s, s:s, s:b, s:s}", "status", "ok", "version", WEFT_VERSION,
 					    "limits_enforced", r->t->limits_enforced, "cgroups", r->t->cgroup_why));
+}
+
+static enum MHD_Result do_openapi(struct request *r)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(openapi_json_len, (void *)openapi_json, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result do_create(struct request *r)
@@ -255,8 +271,22 @@ static enum MHD_Result do_trained(struct request *r)
 
 /* --- log following: a chunked response fed by a reader callback --- */
 
+/* Whether the client of conn has closed its side. The reader below may wait for
+ * hours without writing, and MHD only notices a gone client when a write fails,
+ * so a follower checks the socket itself while it waits. */
+static int client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	char b;
+	ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 struct follower {
 	struct trainer *t;
+	struct MHD_Connection *conn;
 	struct principal who;
 	char id[32];
 	struct tds_query q;
@@ -284,9 +314,9 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (f->t->stopping)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		uint64_t seq = f->seq;
-		char status[32];
+		int ended;
 		struct weft_err e;
-		if (trainer_job_status(f->t, &f->who, f->id, status, sizeof status, &e))
+		if (trainer_job_ended(f->t, &f->who, f->id, &ended, &e))
 			return MHD_CONTENT_READER_END_OF_STREAM; /* deleted while following */
 		json_t *arr;
 		if (tds_loglines(f->t, f->id, f->who.name, &f->q, f->last, &arr, &e))
@@ -307,8 +337,10 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
 			continue;
 		/* nothing new: the status was read before the lines, so a terminal
 		 * status here means every line is already stored and sent */
-		if (status_is_terminal(status))
+		if (ended)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (client_gone(f->conn))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		f->seq = trainer_wait_logs(f->t, seq, 1000);
 	}
 }
@@ -334,6 +366,7 @@ static enum MHD_Result do_loglines(struct request *r)
 	if (follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
 		struct follower *f = xcalloc(1, sizeof *f);
 		f->t = r->t;
+		f->conn = r->conn;
 		f->who = r->who;
 		snprintf(f->id, sizeof f->id, "%s", id);
 		f->q = q;
@@ -409,6 +442,7 @@ enum MHD_Result v1_dispatch(struct request *r)
 {
 	switch ((enum route)r->route) {
 	case R_HEALTH: return do_health(r);
+	case R_OPENAPI: return do_openapi(r);
 	case R_MODELS_CREATE: return do_create(r);
 	case R_MODELS_LIST: return do_list(r);
 	case R_MODEL_GET: return do_get(r);

@@ -5,13 +5,18 @@
 #include "cli/cli.h"
 #include "exec/exec.h"
 #include "lcm/lcm.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -28,6 +33,60 @@ static void usage(FILE *f)
 		   "On first start the server creates user 'admin' and writes its token to DIR/admin.token.\n");
 }
 
+/* Parses a whole decimal number in [min, max]; 0 if it is one. */
+static int parse_num(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* One server per home: a second one would run a second lifecycle manager over
+ * the same jobs and collect every log twice. The flock lives as long as the
+ * process (O_CLOEXEC: the learners' shims never inherit it). Returns the fd or -1. */
+static int lock_home(const char *home)
+{
+	struct weft_err e;
+	if (fs_mkdir_p(home, 0700, &e)) {
+		fprintf(stderr, "weft server: %s\n", e.msg);
+		return -1;
+	}
+	char *path = fs_join(home, "server.lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "weft server: cannot open %s: %s\n", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (err == EWOULDBLOCK)
+			fprintf(stderr, "weft server: another weft server%s%s%s is using home %s\n", *pid ? " (pid " : "",
+				pid, *pid ? ")" : "", home);
+		else
+			fprintf(stderr, "weft server: cannot lock %s: %s\n", path, strerror(err));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	char line[32];
+	int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)len, 0) != len)
+		log_warn("cannot write the server's pid to %s: %s", path, strerror(errno));
+	free(path);
+	return fd;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -41,13 +100,28 @@ int cmd_server(int argc, char **argv)
 	struct trainer_opts to = { 0 };
 	struct api_opts ao = { 0 };
 	int c;
+	unsigned long long num;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'H': free(home); home = xstrdup(optarg); break;
-		case 'g': to.halt_grace_s = atoi(optarg); break;
-		case 'm': ao.max_upload = strtoull(optarg, NULL, 10); break;
+		case 'g':
+			if (parse_num(optarg, 0, 86400, &num)) {
+				fprintf(stderr, "weft server: --halt-grace: '%s' is not a number of seconds (0-86400)\n", optarg);
+				free(home);
+				return EXIT_USER;
+			}
+			to.halt_grace_s = (int)num;
+			break;
+		case 'm':
+			if (parse_num(optarg, 1, UINT64_MAX, &num)) {
+				fprintf(stderr, "weft server: --max-upload: '%s' is not a number of bytes\n", optarg);
+				free(home);
+				return EXIT_USER;
+			}
+			ao.max_upload = num;
+			break;
 		case 'n': to.no_cgroups = 1; break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); free(home); return 0;
@@ -62,7 +136,7 @@ int cmd_server(int argc, char **argv)
 	const char *colon = strrchr(listen, ':');
 	char *end = NULL;
 	long port = colon ? strtol(colon + 1, &end, 10) : -1;
-	if (!colon || !end || *end || port < 0 || port > 65535) {
+	if (!colon || !end || end == colon + 1 || *end || port < 0 || port > 65535) {
 		fprintf(stderr, "weft server: --listen: '%s' is not HOST:PORT\n", listen);
 		free(home);
 		return EXIT_USER;
@@ -86,6 +160,9 @@ int cmd_server(int argc, char **argv)
 	struct api_server *api = NULL;
 	struct weft_err e;
 	int rc = EXIT_SYSTEM;
+	int lock_fd = lock_home(home);
+	if (lock_fd < 0)
+		goto out;
 	if (trainer_open(&to, &t, &e)) {
 		fprintf(stderr, "weft server: %s\n", e.msg);
 		goto out;
@@ -112,6 +189,8 @@ out:
 		lcm_stop(t);
 		trainer_close(t);
 	}
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(host);
 	free(home);
 	return rc;

@@ -171,8 +171,13 @@ int exec_signal(const char *dir, int sig, struct weft_err *e)
 {
 	struct exec_status st;
 	int rc = exec_poll(dir, &st, e);
-	if (rc)
-		return rc;
+	if (rc) {
+		/* unreadable control files: a shim that still holds the lock is alive,
+		 * so its group can be signalled from the pid file all the same */
+		if (!lock_held(dir))
+			return rc;
+		st.state = EXEC_RUNNING;
+	}
 	if (st.state == EXEC_EXITED || st.state == EXEC_NOT_STARTED)
 		return 0; /* nothing runs; the pgid may belong to someone else by now */
 	struct pid_file p;

@@ -60,6 +60,7 @@ static void actives_sweep(void)
 
 struct job {
 	char *id, *user, *status, *request, *manifest_text;
+	char *outcome_status, *outcome_code, *outcome_message; /* recorded when STORING began */
 	int attempt, restarts;
 	int deleted;
 	struct manifest *m;
@@ -90,6 +91,34 @@ static void set_status(struct trainer *t, struct job *j, const char *status, con
 	db_release(t->db, c);
 	free(j->status);
 	j->status = xstrdup(status);
+}
+
+/* Clears a halt request once it is carried out. Only 'halt' is cleared: a resume or
+ * delete that arrived meanwhile must survive. */
+static void clear_halt(struct trainer *t, const char *id)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "UPDATE jobs SET request='' WHERE id=? AND request='halt'");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("%s: cannot clear the halt request: %s", id, sqlite3_errmsg(db_handle(c)));
+	sqlite3_reset(st);
+	db_release(t->db, c);
+}
+
+/* Records the outcome decided before STORING (see reconcile's STORING case). */
+static void record_outcome(struct trainer *t, const char *id, const char *status, const char *code, const char *msg)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "UPDATE jobs SET outcome_status=?, outcome_code=?, outcome_message=? WHERE id=?");
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, code ? code : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, msg ? msg : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("%s: cannot record the outcome: %s", id, sqlite3_errmsg(db_handle(c)));
+	sqlite3_reset(st);
+	db_release(t->db, c);
 }
 
 static void set_request(struct trainer *t, const char *id, const char *req, int attempt_delta)
@@ -242,7 +271,9 @@ static void signal_all(struct job *j, int sig)
 		char *dir = learner_dir(j, n);
 		struct exec_status st;
 		struct weft_err e;
-		if (exec_poll(dir, &st, &e) == 0 && st.state == EXEC_RUNNING)
+		/* a poll error (unreadable control files) still tries: exec_signal
+		 * signals a shim that holds its lock */
+		if (exec_poll(dir, &st, &e) || st.state == EXEC_RUNNING)
 			exec_signal(dir, sig, &e);
 		free(dir);
 	}
@@ -352,8 +383,11 @@ static void survey(struct trainer *t, struct job *j, struct outcome *o)
 
 static void finish(struct trainer *t, struct job *j, const char *status, const char *code, const char *msg)
 {
-	if (strcmp(j->status, ST_STORING))
+	if (strcmp(j->status, ST_STORING)) {
+		/* recorded first: a crash before STORING commits just decides again */
+		record_outcome(t, j->id, status, code, msg);
 		set_status(t, j, ST_STORING, "", "storing results and logs");
+	}
 	struct weft_err e;
 	if (store_results(t, j, &e)) {
 		log_error("%s: storing results: %s", j->id, e.msg);
@@ -370,8 +404,17 @@ static void finish(struct trainer *t, struct job *j, const char *status, const c
 		if (t->limits_enforced)
 			cgroup_remove(cg);
 	}
-	if (!strcmp(j->request, "halt"))
-		set_request(t, j->id, "", 0);
+	/* also a halt that arrived while a success was being stored */
+	clear_halt(t, j->id);
+}
+
+/* A failure of weft's own (a learner cannot be started, or is lost for good):
+ * no learner is worth waiting for, so all are killed at once, then the job is
+ * stored as FAILED with code. */
+static void fail_now(struct trainer *t, struct job *j, const char *code, const char *msg)
+{
+	signal_all(j, SIGKILL);
+	finish(t, j, ST_FAILED, code, msg);
 }
 
 static int64_t processing_since(struct trainer *t, const char *id)
@@ -414,8 +457,7 @@ static void restart_all(struct trainer *t, struct job *j, const char *why)
 			free(dir);
 			char m[1200];
 			snprintf(m, sizeof m, "cannot restart learner %d: %s", n, e.msg);
-			stop_learners(t, j);
-			finish(t, j, ST_FAILED, "S101", m);
+			fail_now(t, j, "S101", m);
 			return;
 		}
 		free(dir);
@@ -435,7 +477,15 @@ static void run_processing(struct trainer *t, struct job *j)
 			char *dir = learner_dir(j, n);
 			struct exec_status st;
 			struct weft_err e;
-			if (exec_poll(dir, &st, &e) == 0 && (st.state == EXEC_NOT_STARTED || st.state == EXEC_LOST)) {
+			if (exec_poll(dir, &st, &e)) {
+				/* unreadable control files: nothing can tell whether it runs */
+				free(dir);
+				char m[1200];
+				snprintf(m, sizeof m, "learner %d: %s", n, e.msg);
+				fail_now(t, j, "S104", m);
+				return;
+			}
+			if (st.state == EXEC_NOT_STARTED || st.state == EXEC_LOST) {
 				if (st.state == EXEC_LOST) {
 					if (j->restarts >= MAX_LOST_RESTARTS + j->m->max_restarts) {
 						free(dir);
@@ -443,9 +493,7 @@ static void run_processing(struct trainer *t, struct job *j)
 						snprintf(m, sizeof m,
 							 "learner %d was lost (its supervisor died) %d times; giving up", n,
 							 j->restarts);
-						stop_learners(t, j);
-						signal_all(j, SIGKILL);
-						finish(t, j, ST_FAILED, "S104", m);
+						fail_now(t, j, "S104", m);
 						return;
 					}
 					exec_reset(dir, &e);
@@ -459,10 +507,9 @@ static void run_processing(struct trainer *t, struct job *j)
 				}
 				if (spawn_learner(t, j, n, &e)) {
 					free(dir);
-					stop_learners(t, j);
 					char m[1200];
 					snprintf(m, sizeof m, "cannot start learner %d: %s", n, e.msg);
-					finish(t, j, ST_FAILED, "S101", m);
+					fail_now(t, j, "S101", m);
 					return;
 				}
 			}
@@ -471,9 +518,12 @@ static void run_processing(struct trainer *t, struct job *j)
 		return;
 	}
 	char deadline_msg[128] = "";
-	if (!halting && !o.failed && j->m->deadline_s > 0) {
+	if (!halting && j->m->deadline_s > 0) {
 		int64_t since = processing_since(t, j->id);
-		if (since && now_ms() - since > j->m->deadline_s * 1000)
+		int64_t at = since ? since + j->m->deadline_s * 1000 : 0;
+		/* a learner that failed after the deadline was stopped for it (SIGTERM
+		 * usually kills it): that is the deadline's outcome, not a learner failure */
+		if (at && now_ms() > at && (!o.failed || o.failed_ms > at))
 			snprintf(deadline_msg, sizeof deadline_msg, "deadline of %llds exceeded; learners stopped",
 				 (long long)j->m->deadline_s);
 	}
@@ -500,7 +550,7 @@ static void run_processing(struct trainer *t, struct job *j)
 static void start_job(struct trainer *t, struct job *j)
 {
 	if (!strcmp(j->request, "halt")) {
-		set_request(t, j->id, "", 0);
+		clear_halt(t, j->id);
 		set_status(t, j, ST_HALTED, "", "Halted by user before it started");
 		return;
 	}
@@ -529,6 +579,9 @@ static void resume_job(struct trainer *t, struct job *j)
 	}
 	set_request(t, j->id, "", 1);
 	j->attempt++;
+	/* a halt just before (in this server's life) must not delay the next halt's SIGTERM */
+	j->act->term_sent_ms = 0;
+	j->act->kill_sent = 0;
 	free(j->request);
 	j->request = xstrdup("");
 	set_status(t, j, ST_PENDING, "", "resumed by user");
@@ -585,6 +638,9 @@ static void job_free(struct job *j)
 	free(j->status);
 	free(j->request);
 	free(j->manifest_text);
+	free(j->outcome_status);
+	free(j->outcome_code);
+	free(j->outcome_message);
 	manifest_free(j->m);
 	job_paths_free(&j->jp);
 }
@@ -623,7 +679,9 @@ static void reconcile(struct trainer *t, struct job *j)
 			set_status(t, j, ST_PROCESSING, "", "learners still running after recovery");
 			return;
 		}
-		if (!strcmp(j->request, "halt"))
+		if (*j->outcome_status)
+			finish(t, j, j->outcome_status, j->outcome_code, j->outcome_message);
+		else if (!strcmp(j->request, "halt")) /* recorded by an older weft: derive it again */
 			finish(t, j, ST_HALTED, "", "Halted by user");
 		else if (o.failed)
 			finish(t, j, ST_FAILED, "C201", o.msg);
@@ -635,8 +693,9 @@ static void reconcile(struct trainer *t, struct job *j)
 void lcm_pass(struct trainer *t)
 {
 	struct db_conn *c = db_acquire(t->db);
-	sqlite3_stmt *st = db_stmt(c, "SELECT id, user_name, status, request, manifest, attempt, restarts, deleted "
-				      "FROM jobs WHERE status NOT IN ('COMPLETED','FAILED','HALTED') OR request!='' "
+	sqlite3_stmt *st = db_stmt(c, "SELECT id, user_name, status, request, manifest, attempt, restarts, deleted, "
+				      "outcome_status, outcome_code, outcome_message FROM jobs "
+				      "WHERE status NOT IN ('COMPLETED','FAILED','HALTED') OR request!='' "
 				      "OR deleted=1 ORDER BY submitted_ms");
 	struct job *jobs = NULL;
 	size_t n = 0, cap = 0;
@@ -655,6 +714,9 @@ void lcm_pass(struct trainer *t)
 		j->attempt = sqlite3_column_int(st, 5);
 		j->restarts = sqlite3_column_int(st, 6);
 		j->deleted = sqlite3_column_int(st, 7);
+		j->outcome_status = xstrdup((const char *)sqlite3_column_text(st, 8));
+		j->outcome_code = xstrdup((const char *)sqlite3_column_text(st, 9));
+		j->outcome_message = xstrdup((const char *)sqlite3_column_text(st, 10));
 	}
 	sqlite3_reset(st);
 	db_release(t->db, c);

@@ -55,6 +55,11 @@ static const char *schema[] = {
 	"CREATE TABLE IF NOT EXISTS log_offsets("
 	"  job_id TEXT NOT NULL, learner INT NOT NULL, offset INT NOT NULL,"
 	"  PRIMARY KEY(job_id, learner)) WITHOUT ROWID;",
+	/* version 2: the outcome decided before STORING, so that a crash while storing
+	 * ends the job with that outcome (it cannot always be derived again) */
+	"ALTER TABLE jobs ADD COLUMN outcome_status TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN outcome_code TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN outcome_message TEXT NOT NULL DEFAULT '';",
 };
 
 static int conn_open(struct db *db, struct db_conn **out, struct weft_err *e)

@@ -256,6 +256,11 @@ int tds_parse_query(const char *pos, const char *pagesize, const char *since_tim
 		if (q->pos)
 			return err_set(e, WEFT_EINVAL, "pos and since_time cannot be combined");
 	}
+	/* "the last |N| lines" negates these: INT64_MIN has no positive counterpart */
+	if (q->pos == INT64_MIN)
+		q->pos = -INT64_MAX;
+	if (q->since_ms == INT64_MIN)
+		q->since_ms = -INT64_MAX;
 	return 0;
 }
 

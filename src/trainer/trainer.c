@@ -521,6 +521,22 @@ int trainer_job_status(struct trainer *t, const struct principal *p, const char 
 	return rc;
 }
 
+int trainer_job_ended(struct trainer *t, const struct principal *p, const char *id, int *ended, struct weft_err *e)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "SELECT status, request FROM jobs WHERE id=? AND user_name=? AND deleted=0");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+	int rc = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*ended = status_is_terminal(col(st, 0)) && strcmp(col(st, 1), "resume") != 0;
+	else
+		rc = err_set(e, WEFT_ENOTFOUND, "no training job '%s'", id);
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	return rc;
+}
+
 int trainer_request(struct trainer *t, const struct principal *p, const char *id, const char *what,
 		    struct weft_err *e)
 {

@@ -88,6 +88,11 @@ int trainer_results_dir(struct trainer *t, const struct principal *p, const char
 int trainer_job_status(struct trainer *t, const struct principal *p, const char *id, char *buf, size_t size,
 		       struct weft_err *e);
 
+/* For a log follower: *ended = 1 when the visible job is COMPLETED, FAILED or
+ * HALTED and no resume request is pending (a job just resumed has not ended yet,
+ * though its status still says so until the lifecycle manager acts on it). */
+int trainer_job_ended(struct trainer *t, const struct principal *p, const char *id, int *ended, struct weft_err *e);
+
 /* Helpers shared with lcm/ */
 int status_is_terminal(const char *status);
 /* Records a status change (jobs row + history) in one transaction. completed_ms set for terminal states. */
