@@ -366,6 +366,8 @@ int api_start(struct trainer *t, const struct api_opts *o, struct api_server **o
 	s->t = t;
 	s->max_upload = o->max_upload ? o->max_upload : (4ULL << 30);
 	s->tmp_dir = fs_join(t->home, "tmp");
+	/* uploads left by a server that crashed mid-request (one server per home) */
+	fs_rm_rf(s->tmp_dir, NULL);
 	int rc = fs_mkdir_p(s->tmp_dir, 0700, e);
 	if (rc) {
 		free(s->tmp_dir);

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,17 +295,17 @@ static void stop_learners(struct trainer *t, struct job *j)
 }
 
 /* STORING: results, logs and the submitted code into <results bucket>/<id>/. */
-static int store_results(struct trainer *t, struct job *j, struct weft_err *e)
+/* Copies results, logs and the submitted code into out (created). */
+static int copy_results(struct job *j, const char *out, struct weft_err *e)
 {
-	ingest_logs(t, j, 1);
 	int rc;
-	if ((rc = fs_rm_rf(j->jp.results_dir, e)) || (rc = fs_mkdir_p(j->jp.results_dir, 0755, e)) ||
-	    (rc = fs_copy_tree(j->jp.result_dir, j->jp.results_dir, e)))
+	if ((rc = fs_rm_rf(out, e)) || (rc = fs_mkdir_p(out, 0755, e)) ||
+	    (rc = fs_copy_tree(j->jp.result_dir, out, e)))
 		return rc;
 	for (int n = 1; n <= j->m->learners && rc == 0; n++) {
 		char name[64];
 		snprintf(name, sizeof name, "learner-%d", n);
-		char *dst = fs_join(j->jp.results_dir, name);
+		char *dst = fs_join(out, name);
 		char *src = learner_dir(j, n), *logs = fs_join(src, "logs");
 		if (fs_is_dir(logs))
 			rc = fs_copy_tree(logs, dst, e);
@@ -319,17 +320,42 @@ static int store_results(struct trainer *t, struct job *j, struct weft_err *e)
 	}
 	if (rc)
 		return rc;
-	char *code_dir = fs_join(j->jp.results_dir, "_submitted_code");
+	char *code_dir = fs_join(out, "_submitted_code");
 	char *src = fs_join(j->jp.job_dir, "model.zip"), *dst = fs_join(code_dir, "model.zip");
 	rc = fs_mkdir_p(code_dir, 0755, e) ?: fs_copy_file(src, dst, e);
 	free(code_dir);
 	free(src);
 	free(dst);
+	return rc;
+}
+
+/* STORING: results, logs and the submitted code into <results bucket>/<id>/.
+ * They are assembled beside it (".tmp-" names, which bucket listings skip) and
+ * swapped in with one rename, so a download never sees a half-stored tree (a
+ * resumed job stores again over its earlier results). */
+static int store_results(struct trainer *t, struct job *j, struct weft_err *e)
+{
+	ingest_logs(t, j, 1);
+	const char *dst = j->jp.results_dir;
+	const char *slash = strrchr(dst, '/');
+	int dl = (int)(slash - dst);
+	char *stage = xasprintf("%.*s/.tmp-store-%s", dl, dst, j->id);
+	int rc = copy_results(j, stage, e);
+	if (rc == 0) {
+		if (fs_exists(dst)) {
+			if (renameat2(AT_FDCWD, stage, AT_FDCWD, dst, RENAME_EXCHANGE) < 0)
+				rc = err_sys(e, "cannot swap in the results at %s", dst);
+		} else if (rename(stage, dst) < 0) {
+			rc = err_sys(e, "cannot move the results to %s", dst);
+		}
+	}
+	fs_rm_rf(stage, NULL); /* the earlier results after a swap, or a failed copy */
+	free(stage);
 	if (rc)
 		return rc;
 	struct db_conn *c = db_acquire(t->db);
 	sqlite3_stmt *st = db_stmt(c, "UPDATE jobs SET results_path=? WHERE id=?");
-	sqlite3_bind_text(st, 1, j->jp.results_dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, dst, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, j->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(c, e, "recording the results path");
