@@ -163,6 +163,9 @@ int cmd_server(int argc, char **argv)
 	int lock_fd = lock_home(home);
 	if (lock_fd < 0)
 		goto out;
+	/* before any thread, database or heap: learners are forked from it */
+	if (exec_spawner_start(&e))
+		log_warn("%s; learners will be forked from the server itself", e.msg);
 	if (trainer_open(&to, &t, &e)) {
 		fprintf(stderr, "weft server: %s\n", e.msg);
 		goto out;

@@ -301,7 +301,7 @@ static void safe_write_errno(int fd, int errnum)
 }
 
 /* After fork: closes every descriptor from lowfd up, CLOEXEC or not. */
-static void close_from(int lowfd)
+void exec_close_from(int lowfd)
 {
 	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
 		return;
@@ -371,6 +371,55 @@ static void set_shim_title(const char *dir)
 	sb_release(&t);
 }
 
+/* The intermediate child of a spawn (forked by exec_spawn or by the spawner):
+ * new session, fork the shim, exit, so the shim is re-parented away from its
+ * starter. The shim gets sock as fd 3 and nothing else of its starter's. */
+void exec_detach_shim(int sock, char **argv, const char *shimlog, int explicit_self)
+{
+	const char *self = argv[0], *dir = "";
+	for (int i = 1; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], "--dir"))
+			dir = argv[i + 1];
+	char execfail[PATH_MAX + 64];
+	snprintf(execfail, sizeof execfail, "ERR cannot start the shim %s: ", self);
+	setsid();
+	pid_t shim = fork();
+	if (shim < 0) {
+		safe_write(sock, "ERR cannot fork the shim: ");
+		safe_write_errno(sock, errno);
+		_exit(1);
+	}
+	if (shim > 0)
+		_exit(0);
+	int s = fcntl(sock, F_DUPFD, 10);
+	int null = open("/dev/null", O_RDWR);
+	int err = open(shimlog, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(err >= 0 ? err : null, 2);
+	}
+	if (s >= 0 && dup2(s, 3) == 3) {
+		/* Nothing of the starter's but fd 3, exec'd or not: not the
+		 * other end of the socket pair (holding it, the shim would
+		 * wait forever for the environment of a server killed
+		 * before sending it), nor the listening socket, clients or
+		 * database, CLOEXEC or not. */
+		exec_close_from(4);
+		if (!explicit_self) {
+			set_shim_title(dir);
+			int argc = 0;
+			while (argv[argc])
+				argc++;
+			_exit(exec_shim_main(argc - 1, argv + 1));
+		}
+		execve(self, argv, environ);
+		safe_write(3, execfail);
+		safe_write_errno(3, errno);
+	}
+	_exit(127);
+}
+
 int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 {
 	int rc = validate(spec, e);
@@ -412,65 +461,28 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 			 "--attempt", attempt, "--cgroup", kind != CG_NONE ? (char *)spec->cgroup : "",
 			 "--cgroup-kind", (char *)cg_kind_name(kind), "--cpus", cpus, "--memory", mem,
 			 "--command", (char *)spec->command, NULL };
-	char execfail[PATH_MAX + 64];
-	snprintf(execfail, sizeof execfail, "ERR cannot start the shim %s: ", self);
-
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = err_sys(e, "exec: cannot create a socket pair");
 		goto out;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = err_sys(e, "exec: cannot fork");
-		close(sv[0]);
-		close(sv[1]);
-		goto out;
-	}
-	if (pid == 0) {
-		/* intermediate child: new session, fork the shim, exit so the
-		 * shim is re-parented away from the server */
-		setsid();
-		pid_t shim = fork();
-		if (shim < 0) {
-			safe_write(sv[1], "ERR cannot fork the shim: ");
-			safe_write_errno(sv[1], errno);
-			_exit(1);
+	/* the spawner forks from its small address space; without it (tests,
+	 * or it died), fork here */
+	if (spawner_detach(sv[1], argv, shimlog, explicit_self) != 0) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			rc = err_sys(e, "exec: cannot fork");
+			close(sv[0]);
+			close(sv[1]);
+			goto out;
 		}
-		if (shim > 0)
-			_exit(0);
-		int s = fcntl(sv[1], F_DUPFD, 10);
-		int null = open("/dev/null", O_RDWR);
-		int err = open(shimlog, O_WRONLY | O_APPEND | O_CREAT, 0644);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(err >= 0 ? err : null, 2);
-		}
-		if (s >= 0 && dup2(s, 3) == 3) {
-			/* Nothing of the server's but fd 3, exec'd or not: not the
-			 * other end of the socket pair (holding it, the shim would
-			 * wait forever for the environment of a server killed
-			 * before sending it), nor the listening socket, clients or
-			 * database, CLOEXEC or not. */
-			close_from(4);
-			if (!explicit_self) {
-				set_shim_title(dir);
-				int argc = 0;
-				while (argv[argc])
-					argc++;
-				_exit(exec_shim_main(argc - 1, argv + 1));
-			}
-			execve(self, argv, environ);
-			safe_write(3, execfail);
-			safe_write_errno(3, errno);
-		}
-		_exit(127);
+		if (pid == 0)
+			exec_detach_shim(sv[1], argv, shimlog, explicit_self);
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	}
 	close(sv[1]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	/* a shim that died before reading makes this fail: its answer says why */
 	send_all(sv[0], envblock.buf, envblock.len);
 	shutdown(sv[0], SHUT_WR);

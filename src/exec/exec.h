@@ -48,6 +48,13 @@ void exec_set_self(const char *path);
  * its lock and has written DIR/pid, so exec_poll then sees RUNNING or EXITED. */
 int exec_spawn(const struct exec_spec *spec, struct weft_err *e);
 
+/* Starts the spawner: a small single-threaded child of the caller that forks
+ * shims on exec_spawn's behalf. Forking the server itself costs several ms per
+ * spawn once it has threads, a database and a heap, and would leave each shim a
+ * copy of that memory. Call it early (before threads and large allocations);
+ * without it exec_spawn forks directly. The spawner exits when the caller does. */
+int exec_spawner_start(struct weft_err *e);
+
 /* Reads the state of the learner in dir. Never blocks. */
 int exec_poll(const char *dir, struct exec_status *st, struct weft_err *e);
 

@@ -68,4 +68,14 @@ char *exit_file_format(const struct exit_file *x); /* caller frees */
 int pid_file_read(const char *dir, struct pid_file *p, struct weft_err *e);
 int exit_file_read(const char *dir, struct exit_file *x, struct weft_err *e);
 
+/* Closes every descriptor from lowfd up (close_range, or a loop on old kernels). */
+void exec_close_from(int lowfd);
+/* The intermediate child of a spawn: setsid, fork the shim (which gets sock as
+ * fd 3, runs exec_shim_main or execs argv[0] when explicit_self), _exit. Never returns. */
+void exec_detach_shim(int sock, char **argv, const char *shimlog, int explicit_self) __attribute__((noreturn));
+/* Asks the spawner (exec_spawner_start) to run exec_detach_shim in a child of
+ * its own and waits until that child has exited. 0 on success; -1 when there
+ * is no spawner or it failed (the caller then forks itself). */
+int spawner_detach(int sock, char **argv, const char *shimlog, int explicit_self);
+
 #endif
