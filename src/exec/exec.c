@@ -466,6 +466,19 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 		rc = err_sys(e, "exec: cannot create a socket pair");
 		goto out;
 	}
+	/* The environment goes into the socket before the shim exists, as far as
+	 * the socket buffer takes it without blocking (all of it, normally), so
+	 * the shim finds it at once instead of waiting for this side to learn
+	 * that its intermediate parent has exited. */
+	size_t pre = 0;
+	while (pre < envblock.len) {
+		ssize_t w = send(sv[0], envblock.buf + pre, envblock.len - pre, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		pre += (size_t)w;
+	}
 	/* the spawner forks from its small address space; without it (tests,
 	 * or it died), fork here */
 	if (spawner_detach(sv[1], argv, shimlog, explicit_self) != 0) {
@@ -484,7 +497,7 @@ int exec_spawn(const struct exec_spec *spec, struct weft_err *e)
 	}
 	close(sv[1]);
 	/* a shim that died before reading makes this fail: its answer says why */
-	send_all(sv[0], envblock.buf, envblock.len);
+	send_all(sv[0], envblock.buf + pre, envblock.len - pre);
 	shutdown(sv[0], SHUT_WR);
 	char ans[2048];
 	int n = read_answer(sv[0], ans, sizeof ans);

@@ -663,14 +663,21 @@ static void test_cpu_limit_and_cgroup_kill(void **state)
 
 /* Fault injection for test_server_dies_before_env: this definition of send()
  * replaces libc's for the whole test binary (exec_spawn is the only caller).
- * With die_in_send set, the calling process exits at once, exactly as a
- * server killed with SIGKILL between forking the shim and sending its
- * environment. Otherwise it is the plain system call. */
+ * exec_spawn puts the environment into the socket before forking, as far as
+ * the buffer takes it; with die_in_send set, that first send finds the buffer
+ * full (EAGAIN), and the next one, after the fork, exits the calling process
+ * at once, exactly as a server killed with SIGKILL between forking the shim and
+ * sending its environment. Otherwise it is the plain system call. */
 static volatile int die_in_send;
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	if (die_in_send)
+	if (die_in_send == 1) {
+		die_in_send = 2;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (die_in_send == 2)
 		_exit(0);
 	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
 }
