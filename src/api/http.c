@@ -42,6 +42,17 @@ static void common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 }
 
+enum MHD_Result reply_queue(struct request *r, unsigned int status, struct MHD_Response *resp,
+			    const char *content_type)
+{
+	if (content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	common_headers(resp);
+	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 enum MHD_Result reply_json(struct request *r, unsigned int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
@@ -52,11 +63,7 @@ enum MHD_Result reply_json(struct request *r, unsigned int status, json_t *body)
 	text = xrealloc(text, len + 2);
 	text[len++] = '\n';
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	common_headers(resp);
-	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue(r, status, resp, "application/json");
 }
 
 /* Replaces each byte that is not part of valid UTF-8 with '?': a message may quote

@@ -44,6 +44,9 @@ struct api_server {
 };
 
 /* Responses: each queues one and returns MHD's result. */
+/* Adds Content-Type (if non-NULL) and the CORS header, queues resp and releases it. */
+enum MHD_Result reply_queue(struct request *r, unsigned int status, struct MHD_Response *resp,
+			    const char *content_type);
 enum MHD_Result reply_json(struct request *r, unsigned int status, json_t *body); /* steals body */
 enum MHD_Result reply_error(struct request *r, unsigned int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

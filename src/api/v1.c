@@ -107,11 +107,7 @@ static enum MHD_Result do_openapi(struct request *r)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(openapi_json_len, (void *)openapi_json, MHD_RESPMEM_PERSISTENT);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue(r, 200, resp, "application/json");
 }
 
 static enum MHD_Result do_create(struct request *r)
@@ -137,12 +133,8 @@ static enum MHD_Result do_create(struct request *r)
 	snprintf(loc, sizeof loc, "/v1/models/%s", id);
 	char *text = xasprintf("{\"model_id\":\"%s\",\"location\":\"%s\"}\n", id, loc);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Location", loc);
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-	enum MHD_Result ret = MHD_queue_response(r->conn, 201, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue(r, 201, resp, "application/json");
 }
 
 static enum MHD_Result do_get(struct request *r)
@@ -218,14 +210,10 @@ static enum MHD_Result reply_file(struct request *r, const char *path, const cha
 	struct stat st;
 	fstat(fd, &st);
 	struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-	MHD_add_response_header(resp, "Content-Type", "application/zip");
 	char cd[128];
 	snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", filename);
 	MHD_add_response_header(resp, "Content-Disposition", cd);
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue(r, 200, resp, "application/zip");
 }
 
 static enum MHD_Result do_definition(struct request *r)
@@ -376,12 +364,8 @@ static enum MHD_Result do_loglines(struct request *r)
 		pthread_mutex_unlock(&r->t->logs_lock);
 		struct MHD_Response *resp =
 			MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, follow_read, f, follow_free);
-		MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
-		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-		enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		return reply_queue(r, 200, resp, "application/x-ndjson");
 	}
 	json_t *arr;
 	if (tds_loglines(r->t, id, r->who.name, &q, 0, &arr, &e))
