@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config clang libmicrohttpd-dev libjansson-dev libyaml-dev
       libsqlite3-dev libzip-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
-      curl jq zip unzip wrk nginx-light python3-sklearn sqlite3 procps)
+      curl jq zip unzip wrk nginx-light python3-sklearn sqlite3 procps
+      prometheus) # prometheus: promtool, which tests/api/metrics.sh runs on GET /metrics
 # PyTorch is large; only the example that needs it asks for it (WEFT_WITH_TORCH=1).
 if [ "${WEFT_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch); fi
 missing=()

@@ -1,12 +1,15 @@
 /* http.c - HTTP transport for the API: libmicrohttpd daemon, request
  * lifecycle (authenticate and route on the first callback, stream the body
  * into memory, a temp file or the object store, dispatch on the last), and
- * the JSON/error reply helpers. */
+ * the JSON/error reply helpers. Each request is timed from its first callback
+ * to MHD's completion notice into weft_http_request_duration_seconds. */
+#include "api/metrics.h"
 #include "api/request.h"
 #include "auth/auth.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +53,8 @@ enum MHD_Result reply_queue(struct request *r, unsigned int status, struct MHD_R
 	common_headers(resp);
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
+	if (ret == MHD_YES)
+		r->status = status;
 	return ret;
 }
 
@@ -234,6 +239,13 @@ static void request_free(struct request *r)
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	(void)cls, (void)conn, (void)toe;
+	struct request *r = *con_cls;
+	if (r && r->status) {
+		char code[16];
+		snprintf(code, sizeof code, "%u", r->status);
+		metrics_observe("weft_http_request_duration_seconds", (double)(mono_ns() - r->start_ns) / 1e9,
+				"route", v1_route_name(r->route), "code", code, NULL);
+	}
 	if (*con_cls)
 		request_free(*con_cls);
 	*con_cls = NULL;
@@ -315,6 +327,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	struct request *r = *con_cls;
 	if (!r) {
 		r = xcalloc(1, sizeof *r);
+		r->start_ns = mono_ns();
 		r->srv = s;
 		r->t = s->t;
 		r->conn = conn;
@@ -353,6 +366,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 					"Authorization, Content-Type, X-Watson-Userinfo");
 		enum MHD_Result ret = MHD_queue_response(conn, 204, resp);
 		MHD_destroy_response(resp);
+		if (ret == MHD_YES)
+			r->status = 204;
 		return ret;
 	}
 	return v1_dispatch(r);

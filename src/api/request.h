@@ -8,6 +8,7 @@
 #include "util/sbuf.h"
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdint.h>
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_MULTIPART, BODY_OBJECT };
 
@@ -30,6 +31,8 @@ struct request {
 	int zip_fd;
 	uint64_t received;
 	struct objects_put *put;    /* BODY_OBJECT */
+	int64_t start_ns;           /* mono_ns() at the first callback, for the latency histogram */
+	unsigned int status;        /* of the response queued; 0 if none was */
 	int failed;                 /* a response was already decided */
 	int fail_status;
 	char fail_msg[1024];

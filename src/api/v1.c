@@ -1,6 +1,7 @@
 /* v1.c - route table and handlers: FfDL's /v1 REST API (models, logs) and
- * weft's additions (users, data, health). Handlers translate HTTP to trainer
+ * weft's additions (users, data, health, metrics). Handlers translate HTTP to trainer
  * calls and back; no job logic lives here. */
+#include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/request.h"
 #include "auth/auth.h"
@@ -33,7 +34,34 @@ enum route {
 	R_USERS_CREATE,
 	R_DATA_PUT,
 	R_DATA_LIST,
+	R_METRICS,
+	R_COUNT
 };
+
+/* Fixed names for the route label of weft_http_request_duration_seconds: never the
+ * raw URL, so the number of label values stays bounded. */
+static const char *const route_names[R_COUNT] = {
+	[R_NONE] = "other",
+	[R_HEALTH] = "health",
+	[R_OPENAPI] = "openapi",
+	[R_MODELS_CREATE] = "models_create",
+	[R_MODELS_LIST] = "models_list",
+	[R_MODEL_GET] = "models_get",
+	[R_MODEL_PATCH] = "models_patch",
+	[R_MODEL_DELETE] = "models_delete",
+	[R_MODEL_DEFINITION] = "models_definition",
+	[R_MODEL_TRAINED] = "models_trained_model",
+	[R_LOGLINES] = "logs_loglines",
+	[R_USERS_CREATE] = "users_create",
+	[R_DATA_PUT] = "data_put",
+	[R_DATA_LIST] = "data_list",
+	[R_METRICS] = "metrics",
+};
+
+const char *v1_route_name(int route)
+{
+	return route > R_NONE && route < R_COUNT && route_names[route] ? route_names[route] : "other";
+}
 
 static int is(const struct request *r, int i, const char *s)
 {
@@ -49,6 +77,8 @@ void v1_route(struct request *r)
 	int known_path = 1;
 	if (n == 1 && is(r, 0, "health"))
 		r->route = get ? R_HEALTH : R_NONE;
+	else if (n == 1 && is(r, 0, "metrics"))
+		r->route = get ? R_METRICS : R_NONE;
 	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "openapi.json"))
 		r->route = get ? R_OPENAPI : R_NONE;
 	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "models"))
@@ -83,7 +113,7 @@ void v1_route(struct request *r)
 
 int v1_route_needs_auth(const struct request *r)
 {
-	return r->route != R_HEALTH && r->route != R_OPENAPI;
+	return r->route != R_HEALTH && r->route != R_OPENAPI && r->route != R_METRICS;
 }
 
 enum body_kind v1_body_kind(const struct request *r)
@@ -101,6 +131,21 @@ static enum MHD_Result do_health(struct request *r)
 {
 	return reply_json(r, 200, json_pack("{s:s, s:s, s:b, s:s}", "status", "ok", "version", WEFT_VERSION,
 					    "limits_enforced", r->t->limits_enforced, "cgroups", r->t->cgroup_why));
+}
+
+/* Prometheus scrapes this without credentials, as it does /health. */
+static enum MHD_Result do_metrics(struct request *r)
+{
+	struct sbuf out = SBUF_INIT;
+	struct weft_err e;
+	if (metrics_scrape(r->t, &out, &e)) {
+		sb_release(&out);
+		return reply_err(r, &e, NULL);
+	}
+	size_t len = out.len;
+	char *text = sb_detach(&out);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	return reply_queue(r, 200, resp, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static enum MHD_Result do_openapi(struct request *r)
@@ -438,7 +483,9 @@ enum MHD_Result v1_dispatch(struct request *r)
 	case R_USERS_CREATE: return do_users_create(r);
 	case R_DATA_PUT: return do_data_put(r);
 	case R_DATA_LIST: return do_data_list(r);
-	case R_NONE: break;
+	case R_METRICS: return do_metrics(r);
+	case R_NONE:
+	case R_COUNT: break;
 	}
 	return reply_error(r, 404, NULL, "no such endpoint");
 }

@@ -5,6 +5,7 @@
  * learners whose supervisor vanished. Only halt deadlines live in memory
  * (a restarted server simply sends SIGTERM again). */
 #include "lcm/lcm.h"
+#include "api/metrics.h"
 #include "exec/exec.h"
 #include "store/objects.h"
 #include "tds/logs.h"
@@ -89,6 +90,10 @@ static void set_status(struct trainer *t, struct job *j, const char *status, con
 	struct weft_err e;
 	if (trainer_set_status(t, c, j->id, status, code, msg, &e))
 		log_error("%s: %s", j->id, e.msg);
+	else if (!strcmp(status, ST_COMPLETED))
+		metrics_add("trainer_trainings_success_total", 1, NULL);
+	else if (!strcmp(status, ST_FAILED))
+		metrics_add("trainer_trainings_failed_total", 1, "errorcode", code && *code ? code : "unknown", NULL);
 	db_release(t->db, c);
 	free(j->status);
 	j->status = xstrdup(status);
@@ -580,8 +585,10 @@ static void start_job(struct trainer *t, struct job *j)
 		set_status(t, j, ST_HALTED, "", "Halted by user before it started");
 		return;
 	}
-	if (strcmp(j->status, ST_DOWNLOADING))
+	if (strcmp(j->status, ST_DOWNLOADING)) {
 		set_status(t, j, ST_DOWNLOADING, "", "preparing learners");
+		metrics_add("lcm_trainings_total", 1, "framework", j->m->framework_name, NULL);
+	}
 	const char *code;
 	struct weft_err e;
 	if (prepare(t, j, &code, &e)) {

@@ -4,6 +4,7 @@
  * last commit left it. Lines are stored as valid UTF-8 (bad bytes become
  * U+FFFD) so every line can be returned as JSON. */
 #include "tds/logs.h"
+#include "api/metrics.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -175,8 +176,10 @@ int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char 
 	if (db_commit(c))
 		return db_error(c, e, "committing log lines");
 	*added = n;
-	if (n)
+	if (n) {
+		metrics_add("weft_log_lines_ingested_total", n, NULL);
 		trainer_notify_logs(t);
+	}
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * model zips, stores jobs, renders FfDL's Model JSON, and turns halt/resume/
  * delete requests into state the lifecycle manager acts on. */
 #include "trainer/trainer.h"
+#include "api/metrics.h"
 #include "auth/auth.h"
 #include "exec/exec.h"
 #include "store/objects.h"
@@ -327,6 +328,7 @@ int trainer_create_job(struct trainer *t, const struct principal *p, const char 
 	memcpy(id_out, id, 19);
 	id_out[18] = '\0';
 	*fcode = "";
+	metrics_add("trainer_trainings_create_total", 1, "framework", m->framework_name, NULL);
 	log_info("%s submitted by %s (%s, %d learner%s)", id, p->name, m->name, m->learners, m->learners > 1 ? "s" : "");
 	trainer_wake_lcm(t);
 out:
@@ -569,8 +571,13 @@ int trainer_request(struct trainer *t, const struct principal *p, const char *id
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(c, e, "recording the request");
 	sqlite3_reset(st);
-	if (rc == 0)
+	if (rc == 0) {
 		log_info("%s: %s requested by %s", id, what, p->name);
+		if (!strcmp(what, "halt"))
+			metrics_add("trainer_trainings_halt_total", 1, NULL);
+		else if (!strcmp(what, "delete"))
+			metrics_add("trainer_trainings_delete_total", 1, NULL);
+	}
 out:
 	db_release(t->db, c);
 	if (rc == 0) {
