@@ -667,3 +667,13 @@ int client_stream_lines(struct client *c, const char *path, client_line_fn line_
 	xfer_end(&x);
 	return rc;
 }
+
+int client_model_json(struct client *c, const char *method, const char *id, json_t *body, json_t **out)
+{
+	char *eid = client_escape(id, 0);
+	char *path = xasprintf("/v1/models/%s", eid);
+	int rc = client_json(c, method, path, body, out);
+	free(path);
+	free(eid);
+	return rc;
+}

@@ -35,6 +35,8 @@ char *client_escape(const char *s, int keep_slash);
  * body; on success *out (if out non-NULL) receives the parsed JSON answer,
  * or NULL when the answer was empty. Caller json_decref()s *out. */
 int client_json(struct client *c, const char *method, const char *path, json_t *body, json_t **out);
+/* client_json on /v1/models/ID (ID escaped): the one path delete, halt, resume and show use. */
+int client_model_json(struct client *c, const char *method, const char *id, json_t *body, json_t **out);
 
 /* One multipart/form-data part: a file sent under field name. */
 struct client_part {

@@ -35,11 +35,7 @@ int cmd_delete(int argc, char **argv)
 	rc = client_init(&cl);
 	if (rc)
 		return rc;
-	char *eid = client_escape(id, 0);
-	char *path = xasprintf("/v1/models/%s", eid);
-	rc = client_json(&cl, "DELETE", path, NULL, NULL);
-	free(path);
-	free(eid);
+	rc = client_model_json(&cl, "DELETE", id, NULL, NULL);
 	client_close(&cl);
 	if (!rc)
 		printf("%s deleted\n", id);

@@ -54,13 +54,9 @@ static int patch_status(int argc, char **argv, const char *cmd, const char *stat
 	rc = client_init(&cl);
 	if (rc)
 		return rc;
-	char *eid = client_escape(id, 0);
-	char *path = xasprintf("/v1/models/%s", eid);
 	json_t *body = json_pack("{ss}", "status", status);
-	rc = client_json(&cl, "PATCH", path, body, NULL);
+	rc = client_model_json(&cl, "PATCH", id, body, NULL);
 	json_decref(body);
-	free(path);
-	free(eid);
 	client_close(&cl);
 	if (!rc)
 		printf("%s %s\n", id, done);

@@ -197,11 +197,7 @@ int cmd_show(int argc, char **argv)
 	int rc = client_init(&cl);
 	if (rc)
 		return rc;
-	char *eid = client_escape(argv[optind], 0);
-	char *path = xasprintf("/v1/models/%s", eid);
-	rc = client_json(&cl, "GET", path, NULL, &m);
-	free(path);
-	free(eid);
+	rc = client_model_json(&cl, "GET", argv[optind], NULL, &m);
 	client_close(&cl);
 	if (rc)
 		return rc;
