@@ -4,12 +4,12 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto
+PKGS    := libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto libpcre2-8 libprotobuf-c
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS  ?= -O2 -g
 override CFLAGS += $(EXTRA_CFLAGS)
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -pthread \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD)/gen -pthread \
            -DWEFT_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 ifeq ($(SAN),1)
@@ -20,7 +20,11 @@ endif
 LIB_DIRS := util manifest store auth trainer lcm exec tds api
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o
+# proto/*.proto: our own protobuf schemas (the fields weft reads), compiled by protoc-c
+PROTO    := $(wildcard proto/*.proto)
+PROTO_C  := $(PROTO:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_H  := $(PROTO_C:.c=.h)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o $(PROTO_C:.c=.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -42,6 +46,16 @@ $(BUILD)/gen/openapi.c: docs/openapi.json
 
 $(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.c
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# every object may include a generated header
+$(LIB_SRC:%.c=$(BUILD)/%.o) $(CLI_OBJ) $(UNIT_BIN): | $(PROTO_H)
 
 $(BUILD)/libweft.a: $(LIB_OBJ)
 	@rm -f $@
@@ -79,7 +93,7 @@ fuzz: setup
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build/fuzz/libweft.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined \
+	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined \
 	    -o build/fuzz/$$n $$f build/fuzz/libweft.a $$(pkg-config --libs $(PKGS)) -pthread || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; \

@@ -60,7 +60,8 @@ enum MHD_Result reply_queue(struct request *r, unsigned int status, struct MHD_R
 
 enum MHD_Result reply_json(struct request *r, unsigned int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	/* 15 digits: 0.989 stays 0.989 rather than 0.98899999999999999 */
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
 	if (!text)
 		text = xstrdup("{}");
@@ -265,7 +266,16 @@ static void begin(struct request *r)
 		const char *wu = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Watson-Userinfo");
 		if (!wu)
 			wu = req_arg(r, "watson-userinfo");
-		if (auth_check(r->t, authz, wu, &r->who, &e)) {
+		if (authz && !strncmp(authz, "Bearer " AUTH_JOB_TOKEN_PREFIX, 7 + strlen(AUTH_JOB_TOKEN_PREFIX)) &&
+		    v1_route_job_token(r)) {
+			if (!auth_job_token_ok(r->t, r->seg[2], authz + 7)) {
+				fail(r, 401, NULL, "this job token is not the token of job %s", r->seg[2]);
+				return;
+			}
+			r->job_token = 1;
+			r->authed = 1;
+			snprintf(r->who.name, sizeof r->who.name, "job:%s", r->seg[2]);
+		} else if (auth_check(r->t, authz, wu, &r->who, &e)) {
 			fail(r, 401, NULL, "%s", e.msg);
 			return;
 		}

@@ -5,6 +5,8 @@
  * Locking: reg_lock guards every family's series list and all their values. */
 #include "api/metrics.h"
 #include "trainer/trainer.h"
+#include "exec/usage.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include <math.h>
@@ -54,6 +56,7 @@ static struct family families[] = {
 	{ "trainer_queue_size", M_GAUGE, "Training jobs waiting to start (PENDING or QUEUED).", NULL, 0, 1, NULL, 0, 0 },
 	{ "weft_jobs", M_GAUGE, "Training jobs not deleted, by status.", NULL, 0, 0, NULL, 0, 0 },
 	{ "weft_log_lines_ingested_total", M_COUNTER, "Learner log lines stored by the log collector.", NULL, 0, 1, NULL, 0, 0 },
+	{ "weft_metric_records_ingested_total", M_COUNTER, "Evaluation-metric records stored (from collectors and POST /v1/logs/{id}/emetrics).", NULL, 0, 1, NULL, 0, 0 },
 	{ "weft_http_request_duration_seconds", M_HISTOGRAM, "HTTP request latency (first callback to completion), by route name and status code.", http_le, N_HTTP_LE, 0, NULL, 0, 0 },
 };
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
@@ -252,6 +255,48 @@ void metrics_render(struct sbuf *out)
 	pthread_mutex_unlock(&reg_lock);
 }
 
+/* Each running learner's CPU and memory, measured now (the series come and
+ * go with the learners, so they are written here rather than kept in the
+ * registry). */
+static void learner_usage(struct trainer *t, struct sbuf *out)
+{
+	sb_adds(out, "# HELP weft_learner_cpu_seconds_total CPU time (user+system) used by a running learner.\n"
+		     "# TYPE weft_learner_cpu_seconds_total counter\n");
+	struct sbuf mem = SBUF_INIT;
+	sb_adds(&mem, "# HELP weft_learner_memory_bytes Memory in use by a running learner (its cgroup's working set, "
+		      "or the resident memory of its processes).\n# TYPE weft_learner_memory_bytes gauge\n");
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "SELECT id, json_extract(spec, '$.learners') FROM jobs "
+				      "WHERE deleted=0 AND status='PROCESSING' ORDER BY id");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		int learners = sqlite3_column_int(st, 1);
+		for (int n = 1; id && n <= learners && n <= 256; n++) {
+			char name[96];
+			snprintf(name, sizeof name, "%s/learner-%d", id, n);
+			char *dir = fs_join(t->jobs_root, name);
+			struct exec_usage u;
+			struct weft_err e;
+			int rc = exec_learner_usage(dir, &u, &e);
+			free(dir);
+			if (rc) {
+				if (rc != WEFT_ENOTFOUND)
+					log_debug("metrics: %s learner %d: %s", id, n, e.msg);
+				continue;
+			}
+			sb_addf(out, "weft_learner_cpu_seconds_total{training_id=\"%s\",learner=\"%d\"} ", id, n);
+			add_number(out, u.cpu_seconds);
+			sb_addc(out, '\n');
+			sb_addf(&mem, "weft_learner_memory_bytes{training_id=\"%s\",learner=\"%d\"} %llu\n", id, n,
+				(unsigned long long)u.memory_bytes);
+		}
+	}
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	sb_add(out, mem.buf, mem.len);
+	sb_release(&mem);
+}
+
 int metrics_scrape(struct trainer *t, struct sbuf *out, struct weft_err *e)
 {
 	static const char *statuses[] = { ST_PENDING, ST_QUEUED, ST_DOWNLOADING, ST_PROCESSING,
@@ -278,6 +323,7 @@ int metrics_scrape(struct trainer *t, struct sbuf *out, struct weft_err *e)
 		metrics_set("weft_jobs", (double)counts[i], "status", statuses[i], NULL);
 	metrics_set("trainer_queue_size", (double)(counts[0] + counts[1]), NULL);
 	metrics_render(out);
+	learner_usage(t, out);
 	return 0;
 }
 

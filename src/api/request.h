@@ -22,6 +22,7 @@ struct request {
 	int route;                  /* index into the route table */
 	struct principal who;
 	int authed;
+	int job_token;              /* authenticated with the job's WEFT_JOB_TOKEN, not a user's */
 
 	enum body_kind body_kind;
 	struct sbuf body;           /* BODY_JSON */
@@ -65,5 +66,7 @@ void v1_route(struct request *r);
 /* Whether the matched route takes a body of which kind. */
 enum body_kind v1_body_kind(const struct request *r);
 int v1_route_needs_auth(const struct request *r);
+/* Whether the route accepts a job's own token (POST /v1/logs/{id}/emetrics). */
+int v1_route_job_token(const struct request *r);
 
 #endif

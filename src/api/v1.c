@@ -5,7 +5,7 @@
 #include "api/openapi.h"
 #include "api/request.h"
 #include "auth/auth.h"
-#include "tds/logs.h"
+#include "tds/emstore.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -31,6 +31,9 @@ enum route {
 	R_MODEL_DEFINITION,
 	R_MODEL_TRAINED,
 	R_LOGLINES,
+	R_EMETRICS,
+	R_EMETRICS_POST,
+	R_MODEL_METRICS,
 	R_USERS_CREATE,
 	R_DATA_PUT,
 	R_DATA_LIST,
@@ -52,6 +55,9 @@ static const char *const route_names[R_COUNT] = {
 	[R_MODEL_DEFINITION] = "models_definition",
 	[R_MODEL_TRAINED] = "models_trained_model",
 	[R_LOGLINES] = "logs_loglines",
+	[R_EMETRICS] = "logs_emetrics",
+	[R_EMETRICS_POST] = "logs_emetrics_post",
+	[R_MODEL_METRICS] = "models_metrics",
 	[R_USERS_CREATE] = "users_create",
 	[R_DATA_PUT] = "data_put",
 	[R_DATA_LIST] = "data_list",
@@ -89,8 +95,12 @@ void v1_route(struct request *r)
 		r->route = get ? R_MODEL_DEFINITION : R_NONE;
 	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "models") && is(r, 3, "trained_model"))
 		r->route = get ? R_MODEL_TRAINED : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "models") && is(r, 3, "metrics"))
+		r->route = get ? R_MODEL_METRICS : R_NONE;
 	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "logs") && is(r, 3, "loglines"))
 		r->route = get ? R_LOGLINES : R_NONE;
+	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "logs") && is(r, 3, "emetrics"))
+		r->route = get ? R_EMETRICS : !strcmp(m, "POST") ? R_EMETRICS_POST : R_NONE;
 	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "users"))
 		r->route = !strcmp(m, "POST") ? R_USERS_CREATE : R_NONE;
 	else if (n == 4 && is(r, 0, "v1") && is(r, 1, "data"))
@@ -116,10 +126,16 @@ int v1_route_needs_auth(const struct request *r)
 	return r->route != R_HEALTH && r->route != R_OPENAPI && r->route != R_METRICS;
 }
 
+int v1_route_job_token(const struct request *r)
+{
+	return r->route == R_EMETRICS_POST;
+}
+
 enum body_kind v1_body_kind(const struct request *r)
 {
 	switch (r->route) {
 	case R_MODELS_CREATE: return BODY_MULTIPART;
+	case R_EMETRICS_POST:
 	case R_MODEL_PATCH:
 	case R_USERS_CREATE: return BODY_JSON;
 	case R_DATA_PUT: return BODY_OBJECT;
@@ -209,7 +225,7 @@ static json_t *parse_body(struct request *r, char *why, size_t size)
 			 je.column);
 		return NULL;
 	}
-	if (!json_is_object(j)) {
+	if (!json_is_object(j) && !(json_is_array(j) && r->route == R_EMETRICS_POST)) {
 		json_decref(j);
 		snprintf(why, size, "request body must be a JSON object");
 		return NULL;
@@ -322,11 +338,14 @@ struct follower {
 	struct MHD_Connection *conn;
 	struct principal who;
 	char id[32];
+	int emetrics;          /* following records, not lines */
+	int sse;               /* Server-Sent Events, not newline-delimited JSON */
 	struct tds_query q;
 	int64_t last;          /* last rindex sent */
 	uint64_t seq;
 	struct sbuf buf;       /* pending bytes */
 	size_t off;
+	int ended;             /* the end was queued */
 };
 
 static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
@@ -344,7 +363,7 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
 		}
 		sb_reset(&f->buf);
 		f->off = 0;
-		if (f->t->stopping)
+		if (f->ended || f->t->stopping)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		uint64_t seq = f->seq;
 		int ended;
@@ -352,26 +371,35 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (trainer_job_ended(f->t, &f->who, f->id, &ended, &e))
 			return MHD_CONTENT_READER_END_OF_STREAM; /* deleted while following */
 		json_t *arr;
-		if (tds_loglines(f->t, f->id, f->who.name, &f->q, f->last, &arr, &e))
+		if ((f->emetrics ? tds_emetrics : tds_loglines)(f->t, f->id, f->who.name, &f->q, f->last, &arr, &e))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		size_t i;
 		json_t *ll;
 		json_array_foreach(arr, i, ll)
 		{
 			char *s = json_dumps(ll, JSON_COMPACT);
-			sb_adds(&f->buf, s);
-			sb_addc(&f->buf, '\n');
-			free(s);
 			f->last = json_integer_value(json_object_get(json_object_get(ll, "meta"), "rindex"));
+			if (f->sse)
+				sb_addf(&f->buf, "id: %lld\ndata: %s\n\n", (long long)f->last, s);
+			else {
+				sb_adds(&f->buf, s);
+				sb_addc(&f->buf, '\n');
+			}
+			free(s);
 		}
 		size_t got = json_array_size(arr);
 		json_decref(arr);
 		if (got)
 			continue;
-		/* nothing new: the status was read before the lines, so a terminal
-		 * status here means every line is already stored and sent */
-		if (ended)
-			return MHD_CONTENT_READER_END_OF_STREAM;
+		/* nothing new: the status was read before the rows, so a terminal
+		 * status here means every row is already stored and sent */
+		if (ended) {
+			if (!f->sse)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			sb_adds(&f->buf, "event: end\ndata: {}\n\n");
+			f->ended = 1;
+			continue;
+		}
 		if (client_gone(f->conn))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		f->seq = trainer_wait_logs(f->t, seq, 1000);
@@ -385,7 +413,19 @@ static void follow_free(void *cls)
 	free(f);
 }
 
-static enum MHD_Result do_loglines(struct request *r)
+static const char *query_arg(void *ctx, const char *name)
+{
+	return req_arg(ctx, name);
+}
+
+static int wants_sse(struct request *r)
+{
+	const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+	return accept && strstr(accept, "text/event-stream");
+}
+
+/* GET /v1/logs/{id}/loglines and /v1/logs/{id}/emetrics, with follow. */
+static enum MHD_Result do_logs(struct request *r, int emetrics)
 {
 	const char *id = r->seg[2];
 	char status[32];
@@ -393,29 +433,79 @@ static enum MHD_Result do_loglines(struct request *r)
 	if (trainer_job_status(r->t, &r->who, id, status, sizeof status, &e))
 		return reply_err(r, &e, NULL);
 	struct tds_query q;
-	if (tds_parse_query(req_arg(r, "pos"), req_arg(r, "pagesize"), req_arg(r, "since_time"), &q, &e))
+	if (tds_parse_query(query_arg, r, &q, &e))
 		return reply_err(r, &e, NULL);
+	if (emetrics && q.search_type != TDS_SEARCH_NONE)
+		return reply_error(r, 400, NULL, "search: only log lines can be searched (GET /v1/logs/%s/loglines)", id);
 	const char *follow = req_arg(r, "follow");
 	if (follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
 		struct follower *f = xcalloc(1, sizeof *f);
 		f->t = r->t;
 		f->conn = r->conn;
 		f->who = r->who;
+		f->emetrics = emetrics;
+		f->sse = wants_sse(r);
 		snprintf(f->id, sizeof f->id, "%s", id);
 		f->q = q;
-		tds_follow_query(r->t, id, &f->q, &f->last);
+		tds_follow_query(r->t, id, emetrics, &f->q, &f->last);
 		pthread_mutex_lock(&r->t->logs_lock);
 		f->seq = r->t->logs_seq;
 		pthread_mutex_unlock(&r->t->logs_lock);
 		struct MHD_Response *resp =
 			MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, follow_read, f, follow_free);
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
-		return reply_queue(r, 200, resp, "application/x-ndjson");
+		return reply_queue(r, 200, resp, f->sse ? "text/event-stream" : "application/x-ndjson");
 	}
 	json_t *arr;
-	if (tds_loglines(r->t, id, r->who.name, &q, 0, &arr, &e))
+	if ((emetrics ? tds_emetrics : tds_loglines)(r->t, id, r->who.name, &q, 0, &arr, &e))
 		return reply_err(r, &e, NULL);
 	return reply_json(r, 200, json_pack("{s:o}", "models", arr));
+}
+
+/* POST /v1/logs/{id}/emetrics: records reported by a learner (with its job
+ * token) or by the job's owner. */
+static enum MHD_Result do_emetrics_post(struct request *r)
+{
+	const char *id = r->seg[2];
+	struct weft_err e;
+	if (!r->job_token) {
+		char status[32];
+		if (trainer_job_status(r->t, &r->who, id, status, sizeof status, &e))
+			return reply_err(r, &e, NULL);
+	}
+	char why[512];
+	json_t *j = parse_body(r, why, sizeof why);
+	if (!j)
+		return reply_error(r, 400, NULL, "%s", why);
+	int added = 0;
+	int rc = tds_post_emetrics(r->t, id, j, &added, &e);
+	json_decref(j);
+	if (rc)
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 201, json_pack("{s:i}", "added", added));
+}
+
+/* GET /v1/models/{id}/metrics: each metric's latest value, range and history. */
+static enum MHD_Result do_model_metrics(struct request *r)
+{
+	const char *id = r->seg[2];
+	char status[32];
+	struct weft_err e;
+	if (trainer_job_status(r->t, &r->who, id, status, sizeof status, &e))
+		return reply_err(r, &e, NULL);
+	long points = 200;
+	const char *p = req_arg(r, "points");
+	if (p && *p) {
+		char *end;
+		errno = 0;
+		points = strtol(p, &end, 10);
+		if (errno || *end || points < 1 || points > 10000)
+			return reply_error(r, 400, NULL, "points: '%s' is not an integer from 1 to 10000", p);
+	}
+	json_t *out;
+	if (tds_model_metrics(r->t, id, (int)points, &out, &e))
+		return reply_err(r, &e, NULL);
+	return reply_json(r, 200, out);
 }
 
 static enum MHD_Result do_users_create(struct request *r)
@@ -479,7 +569,10 @@ enum MHD_Result v1_dispatch(struct request *r)
 	case R_MODEL_DELETE: return do_delete(r);
 	case R_MODEL_DEFINITION: return do_definition(r);
 	case R_MODEL_TRAINED: return do_trained(r);
-	case R_LOGLINES: return do_loglines(r);
+	case R_LOGLINES: return do_logs(r, 0);
+	case R_EMETRICS: return do_logs(r, 1);
+	case R_EMETRICS_POST: return do_emetrics_post(r);
+	case R_MODEL_METRICS: return do_model_metrics(r);
 	case R_USERS_CREATE: return do_users_create(r);
 	case R_DATA_PUT: return do_data_put(r);
 	case R_DATA_LIST: return do_data_list(r);

@@ -5,7 +5,10 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +82,57 @@ int auth_add_user(struct trainer *t, const char *name, int is_admin, char **toke
 	return ret;
 }
 
+/* Loads <home>/job-token.key, creating it on first start. */
+static int load_job_key(struct trainer *t, struct weft_err *e)
+{
+	char *path = fs_join(t->home, "job-token.key");
+	struct sbuf sb = SBUF_INIT;
+	int rc = 0;
+	if (fs_exists(path)) {
+		rc = fs_read_file(path, &sb, e);
+		if (rc == 0 && sb.len != sizeof t->job_key)
+			rc = err_set(e, WEFT_EIO, "%s: expected %zu bytes, found %zu (delete it to make a new key; "
+					       "running learners then lose their WEFT_JOB_TOKEN)",
+				     path, sizeof t->job_key, sb.len);
+		if (rc == 0)
+			memcpy(t->job_key, sb.buf, sizeof t->job_key);
+	} else {
+		if (RAND_bytes(t->job_key, sizeof t->job_key) != 1)
+			rc = err_set(e, WEFT_EIO, "cannot make random bytes for the job-token key");
+		else
+			rc = fs_write_file_atomic(path, t->job_key, sizeof t->job_key, 0600, e);
+	}
+	sb_release(&sb);
+	free(path);
+	return rc;
+}
+
+void auth_job_token(const struct trainer *t, const char *job_id, char out[72])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	HMAC(EVP_sha256(), t->job_key, (int)sizeof t->job_key, (const unsigned char *)job_id, strlen(job_id), mac,
+	     &len);
+	static const char hex[] = "0123456789abcdef";
+	memcpy(out, AUTH_JOB_TOKEN_PREFIX, 5);
+	for (unsigned i = 0; i < 32 && i < len; i++) {
+		out[5 + 2 * i] = hex[mac[i] >> 4];
+		out[6 + 2 * i] = hex[mac[i] & 15];
+	}
+	out[5 + 64] = '\0';
+}
+
+int auth_job_token_ok(const struct trainer *t, const char *job_id, const char *token)
+{
+	char want[72];
+	auth_job_token(t, job_id, want);
+	return strlen(token) == strlen(want) && CRYPTO_memcmp(token, want, strlen(want)) == 0;
+}
+
 int auth_bootstrap(struct trainer *t, struct weft_err *e)
 {
+	if (load_job_key(t, e))
+		return WEFT_EIO;
 	struct db_conn *c = db_acquire(t->db);
 	sqlite3_stmt *st = db_stmt(c, "SELECT count(*) FROM users");
 	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;

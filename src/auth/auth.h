@@ -14,6 +14,14 @@ int auth_add_user(struct trainer *t, const char *name, int is_admin, char **toke
 /* Checks the headers (either may be NULL). 0 and *p, or WEFT_EAUTH with a reason. */
 int auth_check(struct trainer *t, const char *authorization, const char *watson_userinfo, struct principal *p,
 	       struct weft_err *e);
+/* Per-job tokens: a learner gets WEFT_JOB_TOKEN, which lets it post metric
+ * records for its own job and nothing else. The token is an HMAC-SHA256 of
+ * the job id under t->job_key (made on first start, kept in
+ * <home>/job-token.key), so it survives restarts without being stored. */
+#define AUTH_JOB_TOKEN_PREFIX "wjob_"
+void auth_job_token(const struct trainer *t, const char *job_id, char out[72]);
+int auth_job_token_ok(const struct trainer *t, const char *job_id, const char *token);
+
 /* Random URL-safe string of n chars (base64url alphabet) into buf (n+1 bytes). */
 void auth_random_string(char *buf, size_t n);
 

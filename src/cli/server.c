@@ -174,6 +174,8 @@ int cmd_server(int argc, char **argv)
 		log_info("cpus and memory limits are enforced with cgroups (%s)", cgroup_kind());
 	else
 		log_warn("cpus and memory limits are NOT enforced: %s", t->cgroup_why);
+	snprintf(t->api_url, sizeof t->api_url, "http://%s:%d",
+		 !*host || !strcmp(host, "0.0.0.0") ? "127.0.0.1" : !strcmp(host, "::") ? "[::1]" : host, ao.port);
 	if (lcm_start(t, &e) || api_start(t, &ao, &api, &e)) {
 		fprintf(stderr, "weft server: %s\n", e.msg);
 		goto out;

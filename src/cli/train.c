@@ -2,7 +2,10 @@
  * FfDL's CLI did (POST /v1/models, multipart manifest + model_definition zip;
  * a directory is zipped on the fly into a private temp dir). stdout carries
  * only the new training id, so `ID=$(weft train ...)` works in every form;
- * --follow sends the log lines and the final status to stderr. */
+ * --follow sends the log lines and the final status to stderr and, when stderr
+ * is a terminal, keeps a live metric line under them (a second thread polls
+ * GET /v1/models/ID/metrics?points=1 once a second on its own connection). */
+#include "cli/chart.h"
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/common.h"
@@ -12,6 +15,7 @@
 #include "util/timeutil.h"
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #define SETTLE_MS 30000 /* after the log stream ends, wait this long for a final status */
+#define LIVE_METRICS 4   /* metrics shown in the live line */
 
 static const char usage_line[] = "weft train MANIFEST [MODEL_DIR|ZIP] [-f|--follow]";
 static const char help[] =
@@ -37,12 +42,145 @@ static const char help[] =
 	"  -f, --follow   after submitting, stream the job's log lines to standard error until\n"
 	"                 the job ends, then print its final status there (e.g.\n"
 	"                 \"training-abc123xyz COMPLETED\"); exit 0 if it COMPLETED, 1 if it\n"
-	"                 FAILED or was HALTED\n"
+	"                 FAILED or was HALTED. When standard error is a terminal, a status\n"
+	"                 line under the log shows the iteration and the latest value of up to\n"
+	"                 4 metrics (refreshed every second; see 'weft metrics')\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"Environment: WEFT_SERVER, WEFT_TOKEN (see 'weft --help'); TMPDIR for the temporary zip.\n"
 	"Exit status: 0 ok, 1 bad arguments or rejected manifest/zip (or, with --follow, a job that\n"
 	"did not complete), 2 server unreachable, server or system error.\n";
+
+/* ---- the live metric line of --follow (stderr is a terminal) ---- */
+
+struct live {
+	pthread_mutex_t mu;  /* guards everything below and every write to stderr while following */
+	pthread_cond_t wake; /* signalled to stop the poller */
+	int stop;
+	int drawn;           /* the status line is on the screen */
+	char *line;          /* its text, or NULL (no metric yet) */
+	struct client c;     /* the poller's own connection */
+	const char *id;
+};
+
+/* Draws the status line, cut to the terminal's width (mu held). */
+static void live_draw(struct live *l)
+{
+	if (!l->line)
+		return;
+	int width = chart_term_width(stderr) - 1, cols = 0;
+	const char *p = l->line;
+	/* count columns, not bytes, and never cut a UTF-8 sequence */
+	while (*p && (cols < width || ((unsigned char)*p & 0xC0) == 0x80)) {
+		if (((unsigned char)*p & 0xC0) != 0x80)
+			cols++;
+		p++;
+	}
+	fprintf(stderr, "\r\033[K\033[7m%.*s\033[0m", (int)(p - l->line), l->line);
+	l->drawn = 1;
+}
+
+static void live_clear(struct live *l)
+{
+	if (l->drawn)
+		fputs("\r\033[K", stderr);
+	l->drawn = 0;
+}
+
+static void live_before(void *arg)
+{
+	struct live *l = arg;
+	pthread_mutex_lock(&l->mu);
+	live_clear(l);
+}
+
+static void live_after(void *arg)
+{
+	struct live *l = arg;
+	live_draw(l);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void *live_poll(void *arg)
+{
+	struct live *l = arg;
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		pthread_mutex_unlock(&l->mu);
+		json_t *ans = NULL;
+		char *line = NULL;
+		if (!metrics_fetch(&l->c, l->id, 1, &ans))
+			line = metrics_live_line(ans, LIVE_METRICS);
+		json_decref(ans);
+		pthread_mutex_lock(&l->mu);
+		if (line && !l->stop) {
+			free(l->line);
+			l->line = line;
+			live_clear(l);
+			live_draw(l);
+		} else {
+			free(line);
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+/* Follows the logs to stderr with the live line under them when stderr is a
+ * terminal (plain logs_follow otherwise). When the stream ends, the line is
+ * replaced by a last, permanent one with the final values. */
+static int follow_with_metrics(struct client *c, const char *id)
+{
+	const char *term = getenv("TERM");
+	if (!isatty(STDERR_FILENO) || (term && !strcmp(term, "dumb")))
+		return logs_follow(c, id, "", 0, stderr);
+	struct live l = { .id = id };
+	pthread_condattr_t ca;
+	pthread_t th;
+	if (client_init(&l.c))
+		return logs_follow(c, id, "", 0, stderr);
+	l.c.quiet = 1; /* no metrics yet, an old server: just no line */
+	l.c.connect_timeout_s = 3;
+	l.c.timeout_s = 10;
+	pthread_mutex_init(&l.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	int started = !pthread_create(&th, NULL, live_poll, &l);
+	struct logs_hook hook = { live_before, live_after, &l };
+	int rc = logs_follow_filtered(c, id, "", "", 0, stderr, started ? &hook : NULL);
+	if (started) {
+		pthread_mutex_lock(&l.mu);
+		l.stop = 1;
+		pthread_cond_signal(&l.wake);
+		pthread_mutex_unlock(&l.mu);
+		pthread_join(th, NULL);
+	}
+	/* the final values, as a normal line */
+	json_t *ans = NULL;
+	if (!metrics_fetch(&l.c, id, 1, &ans)) {
+		char *line = metrics_live_line(ans, LIVE_METRICS);
+		if (line) {
+			free(l.line);
+			l.line = line;
+		}
+	}
+	json_decref(ans);
+	live_clear(&l);
+	if (l.line)
+		fprintf(stderr, "metrics: %s\n", l.line);
+	free(l.line);
+	client_close(&l.c);
+	pthread_cond_destroy(&l.wake);
+	pthread_mutex_destroy(&l.mu);
+	return rc;
+}
 
 /* Zips dir into a fresh private temp dir; *zip_out and *tmpdir_out to free/remove. */
 static int zip_dir(const char *dir, char **zip_out, char **tmpdir_out)
@@ -184,7 +322,7 @@ int cmd_train(int argc, char **argv)
 			printf("%s\n", id);
 			fflush(stdout);
 			if (follow) {
-				rc = logs_follow(&cl, id, "", 0, stderr);
+				rc = follow_with_metrics(&cl, id);
 				if (!rc)
 					rc = final_status(&cl, id);
 			}

@@ -6,9 +6,10 @@
  * (a restarted server simply sends SIGTERM again). */
 #include "lcm/lcm.h"
 #include "api/metrics.h"
+#include "auth/auth.h"
 #include "exec/exec.h"
 #include "store/objects.h"
-#include "tds/logs.h"
+#include "tds/collect.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -77,13 +78,6 @@ static char *learner_dir(const struct job *j, int n)
 	return fs_join(j->jp.job_dir, name);
 }
 
-static char *learner_log(const struct job *j, int n)
-{
-	char name[64];
-	snprintf(name, sizeof name, "learner-%d/logs/training-log.txt", n);
-	return fs_join(j->jp.job_dir, name);
-}
-
 static void set_status(struct trainer *t, struct job *j, const char *status, const char *code, const char *msg)
 {
 	struct db_conn *c = db_acquire(t->db);
@@ -140,27 +134,18 @@ static void set_request(struct trainer *t, const char *id, const char *req, int 
 	db_release(t->db, c);
 }
 
-/* Collects every learner's new log lines (all of them when final). */
+/* Collects every learner's new log lines and metric records (all of them
+ * when final, after which the job's collector is dropped). */
 static void ingest_logs(struct trainer *t, struct job *j, int final)
 {
-	struct db_conn *c = db_acquire(t->db);
-	for (int n = 1; n <= j->m->learners; n++) {
-		char *path = learner_log(j, n);
-		int added;
-		struct weft_err e;
-		do {
-			if (tds_ingest(t, c, j->id, j->user, n, path, final, &added, &e)) {
-				log_error("%s: log collection: %s", j->id, e.msg);
-				break;
-			}
-		} while (added > 0 && final);
-		free(path);
-	}
-	db_release(t->db, c);
+	tds_collect(t, j->id, j->jp.job_dir, j->m->learners, j->m->evaluation_metrics, final);
+	if (final)
+		tds_collect_forget(j->id);
 }
 
 /* Environment of learner n: a few of the server's variables plus FfDL's. */
-static char **learner_env(const struct job *j, int n, const char *model_dir, const char *log_dir)
+static char **learner_env(const struct trainer *t, const struct job *j, int n, const char *model_dir,
+			  const char *log_dir)
 {
 	static const char *keep[] = { "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", NULL };
 	char **env = xcalloc(40, sizeof *env);
@@ -186,6 +171,12 @@ static char **learner_env(const struct job *j, int n, const char *model_dir, con
 	env[k++] = xasprintf("GPU_COUNT=%d", j->m->gpus);
 	env[k++] = xasprintf("TRAINING_COMMAND=%s", j->m->framework_command);
 	env[k++] = xasprintf("PYTHONPATH=%s", model_dir);
+	/* weft: where and how a learner posts metric records itself */
+	char token[72];
+	auth_job_token(t, j->id, token);
+	env[k++] = xasprintf("WEFT_JOB_TOKEN=%s", token);
+	if (t->api_url[0])
+		env[k++] = xasprintf("WEFT_API_URL=%s", t->api_url);
 	if (j->m->gpus > 0) {
 		struct sbuf dev = SBUF_INIT;
 		for (int g = 0; g < j->m->gpus; g++)
@@ -212,7 +203,7 @@ static int spawn_learner(struct trainer *t, struct job *j, int n, struct weft_er
 	char *log_path = fs_join(log_dir, "training-log.txt");
 	char cg[64];
 	snprintf(cg, sizeof cg, "%s-l%d", j->id, n);
-	char **env = learner_env(j, n, model_dir, log_dir);
+	char **env = learner_env(t, j, n, model_dir, log_dir);
 	struct exec_spec spec = {
 		.dir = dir,
 		.cwd = model_dir,
@@ -660,6 +651,7 @@ static void delete_job(struct trainer *t, struct job *j)
 			db_rollback(c);
 	}
 	db_release(t->db, c);
+	tds_collect_forget(j->id);
 	log_info("%s deleted", j->id);
 	trainer_notify_logs(t);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_MAX_STMTS 48
+#define DB_MAX_STMTS 128
 #define DB_POOL_MAX 64
 
 struct db_conn {
@@ -60,6 +60,34 @@ static const char *schema[] = {
 	"ALTER TABLE jobs ADD COLUMN outcome_status TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE jobs ADD COLUMN outcome_code TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE jobs ADD COLUMN outcome_message TEXT NOT NULL DEFAULT '';",
+	/* version 3: the training data service. Each job gets an integer key; a log
+	 * line's or metric record's id is (key << 36) | rindex, so one job's rows
+	 * are contiguous, FTS5 can index lines by id, and ids are half the size of
+	 * (job_id, rindex) keys. metric_series keeps each metric's summary and a
+	 * downsampled history, updated with the records, so reading a job's metrics
+	 * never scans its records. */
+	"ALTER TABLE jobs ADD COLUMN key INT NOT NULL DEFAULT 0;"
+	"UPDATE jobs SET key=rowid;"
+	"CREATE UNIQUE INDEX jobs_key ON jobs(key);"
+	"ALTER TABLE jobs ADD COLUMN em_count INT NOT NULL DEFAULT 0;"
+	"CREATE TABLE lines3(id INTEGER PRIMARY KEY, learner INT NOT NULL, time_ms INT NOT NULL, line TEXT NOT NULL);"
+	"INSERT INTO lines3 SELECT (j.key << 36) | l.rindex, l.learner, l.time_ms, l.line"
+	"  FROM loglines l JOIN jobs j ON j.id = l.job_id;"
+	"DROP TABLE loglines;"
+	"ALTER TABLE lines3 RENAME TO loglines;"
+	"CREATE INDEX loglines_time ON loglines(id >> 36, time_ms);"
+	"CREATE VIRTUAL TABLE loglines_fts USING fts5(line, content='loglines', content_rowid='id');"
+	"INSERT INTO loglines_fts(loglines_fts) VALUES('rebuild');"
+	"ALTER TABLE log_offsets ADD COLUMN state TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE emetrics(id INTEGER PRIMARY KEY, learner INT NOT NULL, time_ms INT NOT NULL,"
+	"  grp TEXT NOT NULL, subid TEXT NOT NULL, etimes TEXT NOT NULL, vals TEXT NOT NULL);"
+	"CREATE INDEX emetrics_time ON emetrics(id >> 36, time_ms);"
+	"CREATE TABLE em_sources(job_id TEXT NOT NULL, path TEXT NOT NULL, offset INT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT '', PRIMARY KEY(job_id, path)) WITHOUT ROWID;"
+	"CREATE TABLE metric_series(job_id TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,"
+	"  seq INT NOT NULL, count INT NOT NULL, last_v REAL, last_it INT, last_t INT,"
+	"  min_v REAL, min_it INT, min_t INT, max_v REAL, max_it INT, max_t INT,"
+	"  stride INT NOT NULL, hist BLOB NOT NULL, PRIMARY KEY(job_id, grp, name)) WITHOUT ROWID;",
 };
 
 static int conn_open(struct db *db, struct db_conn **out, struct weft_err *e)

@@ -308,8 +308,10 @@ static int parse_keras(const char *s, const char *e, struct ap_result *out)
 	int progress = q && q < e && *q == '/' && (q = scan_int(q + 1, e, &total)) && (q == e || is_space((unsigned char)*q));
 	if (!progress && !starts_with(p, e, "- ") && !find_lit(p, e, "/step") && !find_lit(p, e, "/sample"))
 		return 0;
-	if (progress)
+	if (progress) {
 		out->iteration = step;
+		out->total = total;
+	}
 	const char *seg = p;
 	while (seg < e) {
 		const char *end = find_lit(seg, e, " - ");
@@ -402,6 +404,7 @@ int ap_parse_line(const char *line, size_t len, struct ap_result *out)
 	strcpy(out->group, "train");
 	out->iteration = -1;
 	out->epoch = -1;
+	out->total = -1;
 	out->n = 0;
 	if (!line)
 		return 0;

@@ -20,6 +20,7 @@ struct ap_result {
 	char group[16];    /* "train", "validate" or "test" */
 	int64_t iteration; /* step/iteration counter; -1 if the line has none */
 	int epoch;         /* -1 if the line has none */
+	int64_t total;     /* Keras progress total (`300/1875` gives 1875); -1 if none */
 	int n;             /* metrics in m[], 0..AP_MAX_METRICS */
 	struct ap_metric m[AP_MAX_METRICS];
 };

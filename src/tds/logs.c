@@ -1,9 +1,13 @@
-/* logs.c - log collection and loglines queries. The collector reads each
- * learner's log file from its stored offset; lines and the new offset are
- * committed together, so after a crash collection resumes exactly where the
- * last commit left it. Lines are stored as valid UTF-8 (bad bytes become
+/* logs.c - log collection. The collector reads each learner's log file from
+ * its stored offset; the lines, their full-text index entries, the metric
+ * records the line extractor finds, the extractor's state and the new offset
+ * are committed together, so after a crash collection resumes exactly where
+ * the last commit left it. Lines are stored as valid UTF-8 (bad bytes become
  * U+FFFD) so every line can be returned as JSON. */
 #include "tds/logs.h"
+#include "tds/autoparse.h"
+#include "tds/emstore.h"
+#include "tds/regex.h"
 #include "api/metrics.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -70,10 +74,101 @@ static void add_utf8_clean(struct sbuf *sb, const unsigned char *s, size_t n)
 	}
 }
 
-int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char *user, int learner,
-	       const char *path, int final, int *added, struct weft_err *e)
+
+/* --- line extractors --- */
+
+static void lx_load(struct tds_lx *lx, const char *state, const char *id, int learner)
 {
-	(void)user;
+	lx->loaded = 1;
+	if (lx->kind == LX_AUTO) {
+		long long it = -1;
+		int ep = -1;
+		lx->iter = -1;
+		lx->epoch = -1;
+		if (state && *state && sscanf(state, "auto %lld %d", &it, &ep) == 2) {
+			lx->iter = it;
+			lx->epoch = ep;
+		}
+	} else if (lx->kind == LX_REGEX && lx->win) {
+		struct weft_err e;
+		const char *st = state && !strncmp(state, "regex ", 6) ? state + 6 : "";
+		if (*st && rx_window_load(lx->win, st, strlen(st), &e))
+			log_warn("%s: learner %d: regex window state not restored (%s); starting with an empty window",
+				 id, learner, e.msg);
+		else if (!*st)
+			rx_window_load(lx->win, "", 0, &e);
+	}
+}
+
+static void lx_save(const struct tds_lx *lx, struct sbuf *sb)
+{
+	sb_reset(sb);
+	if (lx && lx->kind == LX_AUTO)
+		sb_addf(sb, "auto %lld %d", (long long)lx->iter, lx->epoch);
+	else if (lx && lx->kind == LX_REGEX && lx->win) {
+		sb_adds(sb, "regex ");
+		rx_window_save(lx->win, sb);
+	}
+}
+
+/* Formats a double so that strtod gives it back, as short as possible. */
+static void fmt_double(char *buf, size_t size, double v)
+{
+	snprintf(buf, size, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, size, "%.17g", v);
+}
+
+/* weft's `auto` extractor on one line: a record when the line holds metrics;
+ * the iteration and epoch carry over to later lines that lack them. */
+static int auto_feed(struct tds_lx *lx, const char *line, size_t len, struct em_writer *w)
+{
+	struct ap_result r;
+	int n = ap_parse_line(line, len, &r);
+	if (r.epoch >= 0 && r.epoch != lx->epoch) {
+		lx->epoch = r.epoch;
+		if (r.iteration < 0)
+			lx->iter = -1; /* a new epoch: the old iteration no longer applies */
+	}
+	int64_t it = r.iteration;
+	if (it >= 0 && r.total > 0 && lx->epoch >= 1) /* Keras: batch k of N in epoch E */
+		it = (int64_t)(lx->epoch - 1) * r.total + it;
+	if (it >= 0)
+		lx->iter = it;
+	if (n <= 0)
+		return 0;
+	struct em_rec rec = { 0 };
+	char texts[AP_MAX_METRICS + 2][32];
+	rec.group = r.group;
+	if (lx->iter >= 0) {
+		snprintf(texts[AP_MAX_METRICS], 32, "%lld", (long long)lx->iter);
+		rec.etimes[rec.n_etimes++] = (struct em_kv){ "iteration", EM_INT, texts[AP_MAX_METRICS] };
+	}
+	if (lx->epoch >= 0) {
+		snprintf(texts[AP_MAX_METRICS + 1], 32, "%d", lx->epoch);
+		rec.etimes[rec.n_etimes++] = (struct em_kv){ "epoch", EM_INT, texts[AP_MAX_METRICS + 1] };
+	}
+	for (int i = 0; i < n && i < EM_MAX_VALUES; i++) {
+		fmt_double(texts[i], sizeof texts[i], r.m[i].value);
+		rec.values[rec.n_values++] = (struct em_kv){ r.m[i].name, EM_FLOAT, texts[i] };
+	}
+	return emw_add(w, &rec);
+}
+
+static int lx_feed(struct tds_lx *lx, const char *line, size_t len, struct em_writer *w)
+{
+	if (!lx)
+		return 0;
+	if (lx->kind == LX_AUTO)
+		return auto_feed(lx, line, len, w);
+	if (lx->kind == LX_REGEX && lx->win)
+		return rx_feed(lx->win, line, len, emw_add, w);
+	return 0;
+}
+
+int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, int learner, const char *path, int final,
+	       struct tds_lx *lx, int *added, struct weft_err *e)
+{
 	*added = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -83,10 +178,17 @@ int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char 
 		close(fd);
 		return err_sys(e, "cannot stat log %s", path);
 	}
-	sqlite3_stmt *q = db_stmt(c, "SELECT offset FROM log_offsets WHERE job_id=? AND learner=?");
+	sqlite3_stmt *q = db_stmt(c, "SELECT offset, state FROM log_offsets WHERE job_id=? AND learner=?");
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, learner);
-	int64_t offset = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	int64_t offset = 0;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		offset = sqlite3_column_int64(q, 0);
+		if (lx && !lx->loaded)
+			lx_load(lx, (const char *)sqlite3_column_text(q, 1), id, learner);
+	} else if (lx && !lx->loaded) {
+		lx_load(lx, NULL, id, learner);
+	}
 	sqlite3_reset(q);
 	if (st.st_size < offset) {
 		log_warn("%s: log of learner %d shrank (from %lld to %lld bytes); reading it from the start", id,
@@ -112,12 +214,24 @@ int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char 
 		free(buf);
 		return db_error(c, e, "starting a transaction");
 	}
-	q = db_stmt(c, "SELECT log_count FROM jobs WHERE id=?");
+	q = db_stmt(c, "SELECT log_count, key FROM jobs WHERE id=?");
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	int64_t rindex = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	int64_t rindex = 0, key = 0;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		rindex = sqlite3_column_int64(q, 0);
+		key = sqlite3_column_int64(q, 1);
+	}
 	sqlite3_reset(q);
-	sqlite3_stmt *ins = db_stmt(c, "INSERT INTO loglines(job_id, rindex, learner, time_ms, line) VALUES(?,?,?,?,?)");
-	int64_t now = now_ms();
+	struct em_writer w;
+	if ((rc = emw_begin(&w, c, id, e))) {
+		db_rollback(c);
+		free(buf);
+		return rc;
+	}
+	w.learner = learner;
+	int64_t now = w.now;
+	sqlite3_stmt *ins = db_stmt(c, "INSERT INTO loglines(id, learner, time_ms, line) VALUES(?,?,?,?)");
+	sqlite3_stmt *fts = db_stmt(c, "INSERT INTO loglines_fts(rowid, line) VALUES(?,?)");
 	struct sbuf line = SBUF_INIT;
 	size_t start = 0, consumed = 0;
 	int n = 0;
@@ -134,31 +248,35 @@ int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char 
 			end--;
 		sb_reset(&line);
 		add_utf8_clean(&line, buf + start, end - start);
-		sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 2, ++rindex);
-		sqlite3_bind_int(ins, 3, learner);
-		sqlite3_bind_int64(ins, 4, now);
-		sqlite3_bind_text(ins, 5, sb_str(&line), (int)line.len, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
+		int64_t rowid = (key << TDS_KEY_SHIFT) | ++rindex;
+		sqlite3_bind_int64(ins, 1, rowid);
+		sqlite3_bind_int(ins, 2, learner);
+		sqlite3_bind_int64(ins, 3, now);
+		sqlite3_bind_text(ins, 4, sb_str(&line), (int)line.len, SQLITE_STATIC);
+		sqlite3_bind_int64(fts, 1, rowid);
+		sqlite3_bind_text(fts, 2, sb_str(&line), (int)line.len, SQLITE_STATIC);
+		int ok = sqlite3_step(ins) == SQLITE_DONE && sqlite3_step(fts) == SQLITE_DONE;
+		sqlite3_reset(ins);
+		sqlite3_reset(fts);
+		if (!ok || lx_feed(lx, sb_str(&line), line.len, &w)) {
 			rc = db_error(c, e, "storing a log line");
-			sqlite3_reset(ins);
 			break;
 		}
-		sqlite3_reset(ins);
 		n++;
 		start = is_nl ? i + 1 : i;
 		consumed = start;
 		if (too_long)
 			i--; /* re-examine this byte as the first of the next piece */
 	}
-	sb_release(&line);
 	free(buf);
 	if (rc == 0 && consumed > 0) {
-		q = db_stmt(c, "INSERT INTO log_offsets(job_id, learner, offset) VALUES(?,?,?) "
-			       "ON CONFLICT(job_id, learner) DO UPDATE SET offset=excluded.offset");
+		lx_save(lx, &line);
+		q = db_stmt(c, "INSERT INTO log_offsets(job_id, learner, offset, state) VALUES(?,?,?,?) "
+			       "ON CONFLICT(job_id, learner) DO UPDATE SET offset=excluded.offset, state=excluded.state");
 		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 2, learner);
 		sqlite3_bind_int64(q, 3, offset + (int64_t)consumed);
+		sqlite3_bind_text(q, 4, sb_str(&line), (int)line.len, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = db_error(c, e, "storing a log offset");
 		sqlite3_reset(q);
@@ -169,187 +287,53 @@ int tds_ingest(struct trainer *t, struct db_conn *c, const char *id, const char 
 			rc = db_error(c, e, "counting log lines");
 		sqlite3_reset(q);
 	}
+	sb_release(&line);
+	int records = w.added;
+	if (emw_finish(&w, rc == 0, e) && rc == 0)
+		rc = WEFT_EIO;
+	if (rc == 0 && db_commit(c))
+		rc = db_error(c, e, "committing log lines");
 	if (rc) {
 		db_rollback(c);
+		if (lx)
+			lx->loaded = 0; /* its state ran ahead of the store: read it back */
 		return rc;
 	}
-	if (db_commit(c))
-		return db_error(c, e, "committing log lines");
 	*added = n;
 	if (n) {
 		metrics_add("weft_log_lines_ingested_total", n, NULL);
+		if (records)
+			metrics_add("weft_metric_records_ingested_total", records, NULL);
 		trainer_notify_logs(t);
 	}
 	return 0;
 }
 
-static int parse_int64(const char *s, int64_t *v)
-{
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	char *end;
-	long long x = strtoll(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*v = x;
-	return 0;
-}
-
-/* RFC3339: 2026-11-28T12:00:00Z, with optional fraction and offset. */
-static int parse_rfc3339(const char *s, int64_t *ms)
-{
-	struct tm tm = { 0 };
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	int64_t frac = 0;
-	if (*p == '.') {
-		p++;
-		int digits = 0;
-		while (isdigit((unsigned char)*p)) {
-			if (digits < 3) {
-				frac = frac * 10 + (*p - '0');
-				digits++;
-			}
-			p++;
-		}
-		while (digits++ < 3)
-			frac *= 10;
-	}
-	int64_t off = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-			return -1;
-		off = sign * (hh * 3600 + mm * 60);
-		p += 6;
-	} else if (*p) {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
-	return 0;
-}
-
-int tds_parse_query(const char *pos, const char *pagesize, const char *since_time, struct tds_query *q,
-		    struct weft_err *e)
-{
-	memset(q, 0, sizeof *q);
-	q->pagesize = 10;
-	if (pos && *pos && parse_int64(pos, &q->pos))
-		return err_set(e, WEFT_EINVAL, "pos: '%s' is not an integer", pos);
-	if (pagesize && *pagesize) {
-		if (parse_int64(pagesize, &q->pagesize) || q->pagesize < 1 || q->pagesize > 10000)
-			return err_set(e, WEFT_EINVAL, "pagesize: '%s' is not an integer from 1 to 10000", pagesize);
-	}
-	if (since_time && *since_time) {
-		q->has_since = 1;
-		if (parse_int64(since_time, &q->since_ms) && parse_rfc3339(since_time, &q->since_ms))
-			return err_set(e, WEFT_EINVAL,
-				       "since_time: '%s' is not milliseconds since the epoch, a negative line count "
-				       "or an RFC3339 time",
-				       since_time);
-		if (q->pos)
-			return err_set(e, WEFT_EINVAL, "pos and since_time cannot be combined");
-	}
-	/* "the last |N| lines" negates these: INT64_MIN has no positive counterpart */
-	if (q->pos == INT64_MIN)
-		q->pos = -INT64_MAX;
-	if (q->since_ms == INT64_MIN)
-		q->since_ms = -INT64_MAX;
-	return 0;
-}
-
-static int64_t start_rindex(struct db_conn *c, const char *id, const struct tds_query *q)
-{
-	int64_t start = 1;
-	int64_t back = q->pos < 0 ? -q->pos : (q->has_since && q->since_ms < 0 ? -q->since_ms : 0);
-	if (q->pos > 0)
-		start = q->pos;
-	if (back) {
-		sqlite3_stmt *s = db_stmt(c, "SELECT log_count FROM jobs WHERE id=?");
-		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-		int64_t count = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-		sqlite3_reset(s);
-		start = count - back + 1;
-		if (start < 1)
-			start = 1;
-	}
-	return start;
-}
-
-void tds_follow_query(struct trainer *t, const char *id, struct tds_query *q, int64_t *after)
-{
-	struct db_conn *c = db_acquire(t->db);
-	*after = start_rindex(c, id, q) - 1;
-	db_release(t->db, c);
-	int keep_time = q->has_since && q->since_ms >= 0;
-	int64_t since = q->since_ms;
-	memset(q, 0, sizeof *q);
-	q->pagesize = 1000;
-	q->has_since = keep_time;
-	q->since_ms = keep_time ? since : 0;
-}
-
-int tds_loglines(struct trainer *t, const char *id, const char *user, const struct tds_query *q, int64_t after,
-		 json_t **out, struct weft_err *e)
-{
-	struct db_conn *c = db_acquire(t->db);
-	int64_t start = start_rindex(c, id, q), min_time = 0;
-	if (q->has_since && q->since_ms >= 0)
-		min_time = q->since_ms;
-	if (start < after + 1)
-		start = after + 1;
-	sqlite3_stmt *st = db_stmt(c, "SELECT rindex, learner, time_ms, line FROM loglines "
-				      "WHERE job_id=? AND rindex>=? AND time_ms>=? ORDER BY rindex LIMIT ?");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, start);
-	sqlite3_bind_int64(st, 3, min_time);
-	sqlite3_bind_int64(st, 4, q->pagesize);
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char subid[32];
-		snprintf(subid, sizeof subid, "learner-%d", sqlite3_column_int(st, 1));
-		const char *line = (const char *)sqlite3_column_text(st, 3);
-		json_t *meta = json_pack("{s:s, s:s, s:I, s:I, s:s}", "training_id", id, "user_id", user, "time",
-					 (json_int_t)sqlite3_column_int64(st, 2), "rindex",
-					 (json_int_t)sqlite3_column_int64(st, 0), "subid", subid);
-		json_t *ll = json_object();
-		json_object_set_new(ll, "meta", meta);
-		json_object_set_new(ll, "line", json_string(line ? line : ""));
-		json_array_append_new(arr, ll);
-	}
-	int ret = 0;
-	if (rc != SQLITE_DONE)
-		ret = db_error(c, e, "reading log lines");
-	sqlite3_reset(st);
-	db_release(t->db, c);
-	if (ret) {
-		json_decref(arr);
-		return ret;
-	}
-	*out = arr;
-	return 0;
-}
-
 int tds_delete_job(struct db_conn *c, const char *id)
 {
-	const char *sqls[] = { "DELETE FROM loglines WHERE job_id=?", "DELETE FROM log_offsets WHERE job_id=?" };
-	int rc = 0;
-	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *st = db_stmt(c, sqls[i]);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = WEFT_EIO;
-		sqlite3_reset(st);
+	int rc = tds_delete_emetrics(c, id);
+	sqlite3_stmt *st = db_stmt(c, "SELECT key FROM jobs WHERE id=?");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int64_t key = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (key >= 0) {
+		/* an external-content FTS5 index forgets a row given its old text */
+		const char *sqls[] = { "INSERT INTO loglines_fts(loglines_fts, rowid, line) "
+				       "SELECT 'delete', id, line FROM loglines WHERE id BETWEEN ? AND ?",
+				       "DELETE FROM loglines WHERE id BETWEEN ? AND ?" };
+		for (size_t i = 0; i < 2; i++) {
+			st = db_stmt(c, sqls[i]);
+			sqlite3_bind_int64(st, 1, key << TDS_KEY_SHIFT);
+			sqlite3_bind_int64(st, 2, (key << TDS_KEY_SHIFT) | TDS_RINDEX_MASK);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = WEFT_EIO;
+			sqlite3_reset(st);
+		}
 	}
+	st = db_stmt(c, "DELETE FROM log_offsets WHERE job_id=?");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = WEFT_EIO;
+	sqlite3_reset(st);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * model zips, stores jobs, renders FfDL's Model JSON, and turns halt/resume/
  * delete requests into state the lifecycle manager acts on. */
 #include "trainer/trainer.h"
+#include "tds/collect.h"
 #include "api/metrics.h"
 #include "auth/auth.h"
 #include "exec/exec.h"
@@ -236,8 +237,8 @@ static int insert_job(struct trainer *t, const struct principal *p, const char *
 		goto out;
 	}
 	sqlite3_stmt *st = db_stmt(c, "INSERT INTO jobs(id, user_name, name, description, framework_name, "
-				      "framework_version, manifest, spec, status, submitted_ms, limits_enforced) "
-				      "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+				      "framework_version, manifest, spec, status, submitted_ms, limits_enforced, key) "
+				      "VALUES(?,?,?,?,?,?,?,?,?,?,?,(SELECT IFNULL(MAX(key), 0) + 1 FROM jobs))");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, m->name, -1, SQLITE_STATIC);
@@ -277,6 +278,12 @@ int trainer_create_job(struct trainer *t, const struct principal *p, const char 
 		char msg[sizeof e->msg];
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		err_set(e, WEFT_EINVAL, "manifest %s", msg);
+		goto out;
+	}
+	if ((rc = tds_check_spec(m->evaluation_metrics, e))) {
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		err_set(e, WEFT_EINVAL, "manifest: %s", msg);
 		goto out;
 	}
 	*fcode = "C104";

@@ -45,6 +45,9 @@ struct trainer {
 	pthread_cond_t logs_cond;
 	uint64_t logs_seq;
 
+	char api_url[256];            /* how learners reach the API (WEFT_API_URL); "" if not serving */
+	unsigned char job_key[32];    /* signs per-job tokens (WEFT_JOB_TOKEN); <home>/job-token.key */
+
 	volatile int stopping;
 	pthread_t lcm_thread;
 	int lcm_running;
