@@ -2,7 +2,9 @@
 # bench/run.sh - `make bench`: measures, in one run, (1) job start latency:
 # POST /v1/models -> learner process running, against a plain fork+exec of the
 # same command, with and without cgroups; and (2) GET /v1/models/{id}
-# requests/s under wrk against nginx serving the same bytes as a static file.
+# requests/s under wrk against nginx serving the same bytes as a static file;
+# (3) log ingestion through collector + store against grep -c (bench/ingest.sh);
+# (4) TensorBoard event-file reading against a pure-Python reader (bench/tfevents.sh).
 # Needs WEFT_BIN (make bench sets it). Everything lives in a fresh temp dir and
 # every process it starts is stopped on exit. See docs/benchmarks.md.
 set -euo pipefail
@@ -234,6 +236,10 @@ say "wrk: the same $BODY_BYTES bytes from nginx ..."
 run_wrk nginx "$NGINX_URL" -H "Authorization: Bearer $TOKEN"
 stop_pid "$NGINX_PID"; NGINX_PID=
 
+# --- 3. log ingestion, 4. event-file reading --------------------------------
+run_child "$ROOT/bench/ingest.sh" >"$TMP/ingest.txt" || die "the ingestion benchmark failed"
+run_child "$ROOT/bench/tfevents.sh" >"$TMP/tfevents.txt" || die "the event-file benchmark failed"
+
 # --- summary ---------------------------------------------------------------
 line() { # label file
 	local p50 p99 f50 f99
@@ -259,6 +265,7 @@ read -r LOAD2 _ </proc/loadavg
 	printf '  %-22s weft %7.0f req/s (p50 %.2f ms  p99 %.2f ms) | nginx %7.0f req/s (p50 %.2f ms  p99 %.2f ms) | ratio %s\n' \
 		"GET /v1/models/ID" "$WR" "$(wrk_field "$TMP/wrk-weft.txt" p50)" "$(wrk_field "$TMP/wrk-weft.txt" p99)" \
 		"$NR" "$(wrk_field "$TMP/wrk-nginx.txt" p50)" "$(wrk_field "$TMP/wrk-nginx.txt" p99)" "$(ratio "$WR" "$NR")"
+	cat "$TMP/ingest.txt" "$TMP/tfevents.txt"
 } | tee "$TMP/summary.txt"
 
 # keep the evidence: summary, per-job samples, wrk output, server logs

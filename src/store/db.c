@@ -76,7 +76,7 @@ static const char *schema[] = {
 	"DROP TABLE loglines;"
 	"ALTER TABLE lines3 RENAME TO loglines;"
 	"CREATE INDEX loglines_time ON loglines(id >> 36, time_ms);"
-	"CREATE VIRTUAL TABLE loglines_fts USING fts5(line, content='loglines', content_rowid='id');"
+	"CREATE VIRTUAL TABLE loglines_fts USING fts5(line, content='loglines', content_rowid='id', tokenize='ascii');"
 	"INSERT INTO loglines_fts(loglines_fts) VALUES('rebuild');"
 	"ALTER TABLE log_offsets ADD COLUMN state TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE emetrics(id INTEGER PRIMARY KEY, learner INT NOT NULL, time_ms INT NOT NULL,"
@@ -106,7 +106,7 @@ static int conn_open(struct db *db, struct db_conn **out, struct weft_err *e)
 	char *msg = NULL;
 	rc = sqlite3_exec(c->h,
 			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-			  "PRAGMA temp_store=MEMORY;",
+			  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;",
 			  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		err_set(e, WEFT_EIO, "cannot configure database %s: %s", db->path, msg ? msg : "?");

@@ -132,7 +132,9 @@ slow:;
 
 /* Adds a metric unless the name is empty/too long, the value not finite, or
  * the record full. fold lower-cases the name. */
-static void add_metric(struct ap_result *out, const char *name, size_t n, double v, int fold)
+/* t0..t1: the number's text as scanned (NULL if v was computed) */
+static void add_metric(struct ap_result *out, const char *name, size_t n, double v, int fold, const char *t0,
+		       const char *t1)
 {
 	if (n == 0 || n >= AP_NAME_MAX || !isfinite(v) || out->n >= AP_MAX_METRICS)
 		return;
@@ -141,6 +143,11 @@ static void add_metric(struct ap_result *out, const char *name, size_t n, double
 		m->name[i] = fold ? (char)lower((unsigned char)name[i]) : name[i];
 	m->name[n] = '\0';
 	m->value = v;
+	m->text[0] = '\0';
+	if (t0 && t1 > t0 && (size_t)(t1 - t0) < sizeof m->text) {
+		memcpy(m->text, t0, (size_t)(t1 - t0));
+		m->text[t1 - t0] = '\0';
+	}
 }
 
 static int name_is(const char *p, size_t n, const char *lit)
@@ -198,7 +205,7 @@ static void parse_pairs(const char *s, const char *e, struct ap_result *out)
 		if (env_name(n, p))
 			continue;
 		if (!take_counter(out, n, (size_t)(p - n), v))
-			add_metric(out, n, (size_t)(p - n), v, 0);
+			add_metric(out, n, (size_t)(p - n), v, 0, p + 1, q);
 		p = q - 1;
 	}
 }
@@ -252,7 +259,7 @@ static void caffe_pairs(const char *s, const char *e, struct ap_result *out)
 		const char *q = scan_number(p + 3, e, &v);
 		if (!q || (q < e && !is_space((unsigned char)*q) && *q != ','))
 			continue;
-		add_metric(out, n, (size_t)(p - n), v, 0);
+		add_metric(out, n, (size_t)(p - n), v, 0, p + 3, q);
 		p = q - 1;
 	}
 }
@@ -325,9 +332,10 @@ static int parse_keras(const char *s, const char *e, struct ap_result *out)
 			a++;
 		double v;
 		if (a > n && is_name_start((unsigned char)*n) && a + 1 < end && *a == ':' && a[1] == ' ') {
-			const char *vq = scan_number(skip_spaces(a + 1, end), end, &v);
+			const char *v0 = skip_spaces(a + 1, end);
+			const char *vq = scan_number(v0, end, &v);
 			if (vq && skip_spaces(vq, end) == end)
-				add_metric(out, n, (size_t)(a - n), v, 0);
+				add_metric(out, n, (size_t)(a - n), v, 0, v0, vq);
 		}
 		seg = end == e ? e : end + 1;
 	}
@@ -348,7 +356,8 @@ static void colon_pairs(const char *s, const char *e, struct ap_result *out)
 		if (n == p || !is_name_start((unsigned char)*n) || (n > s && !pair_sep((unsigned char)n[-1])))
 			continue;
 		double v, d;
-		const char *q = scan_number(skip_spaces(p + 1, e), e, &v);
+		const char *v0 = skip_spaces(p + 1, e);
+		const char *q = scan_number(v0, e, &v), *v1 = q;
 		if (!q)
 			continue;
 		if (q < e && *q == '/') {
@@ -357,10 +366,11 @@ static void colon_pairs(const char *s, const char *e, struct ap_result *out)
 				continue;
 			v /= d;
 			q = r;
+			v0 = NULL; /* a computed ratio: no text */
 		}
 		if (q < e && !pair_sep((unsigned char)*q) && *q != '(')
 			continue;
-		add_metric(out, n, (size_t)(p - n), v, 1);
+		add_metric(out, n, (size_t)(p - n), v, 1, v0, v1);
 		p = q - 1;
 	}
 }

@@ -14,6 +14,8 @@
 struct ap_metric {
 	char name[AP_NAME_MAX]; /* NUL-terminated, never empty */
 	double value;           /* always finite */
+	char text[32];          /* the number as printed, if value is exactly
+				 * strtod(text); "" otherwise (e.g. 9890/10000) */
 };
 
 struct ap_result {

@@ -12,59 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A map key for a message: control bytes as '?', cut at 40. */
-static const char *key_text(const char *s, char *buf, size_t size)
-{
-	size_t o = 0, len = strlen(s);
-	for (size_t i = 0; i < len && i < 40 && o + 5 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (len > 40 && o + 4 < size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* A value for a message: quoted, control bytes as '?', cut at 40. */
-static const char *quote(const char *s, size_t len, char *buf, size_t size)
-{
-	size_t o = 0;
-	buf[o++] = '"';
-	for (size_t i = 0; i < len && o + 6 < size; i++) {
-		if (i == 40) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-/* A JSON string or number as text; numbers are written into nb. */
-static int scalar_text(const json_t *v, char *nb, size_t nbsize, const char **s, size_t *len)
-{
-	if (json_is_string(v)) {
-		*s = json_string_value(v);
-		*len = json_string_length(v);
-	} else if (json_is_integer(v)) {
-		*len = (size_t)snprintf(nb, nbsize, "%lld", (long long)json_integer_value(v));
-		*s = nb;
-	} else if (json_is_real(v)) {
-		*len = em_fmt_double(json_real_value(v), nb, nbsize);
-		*s = nb;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
 static const char *json_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -95,7 +42,7 @@ static int parse_kvs(const json_t *obj, const char *name, int max, struct em_kv 
 	json_t *ent;
 	json_object_foreach((json_t *)obj, key, ent)
 	{
-		const char *k = key_text(key, kb, sizeof kb);
+		const char *k = em_key_text(key, kb, sizeof kb);
 		if (!*key)
 			return err_set(e, WEFT_EINVAL, "%s: a name is empty", name);
 		if (!json_is_object(ent))
@@ -106,7 +53,7 @@ static int parse_kvs(const json_t *obj, const char *name, int max, struct em_kv 
 		size_t len, ol;
 		if (!jv)
 			return err_set(e, WEFT_EINVAL, "%s.%s.value: is required", name, k);
-		if (scalar_text(jv, nb, sizeof nb, &s, &len))
+		if (em_json_text(jv, nb, sizeof nb, &s, &len))
 			return err_set(e, WEFT_EINVAL, "%s.%s.value: expected a string or a number, got %s", name, k,
 				       json_kind(jv));
 		int type;
@@ -118,21 +65,24 @@ static int parse_kvs(const json_t *obj, const char *name, int max, struct em_kv 
 			char tb[40];
 			const char *ts;
 			size_t tl;
-			if (scalar_text(jt, tb, sizeof tb, &ts, &tl))
+			if (em_json_text(jt, tb, sizeof tb, &ts, &tl))
 				ts = json_kind(jt), tl = strlen(ts);
 			return err_set(e, WEFT_EINVAL,
 				       "%s.%s.type: %s is not a value type (use 0..3 or STRING, JSONSTRING, INT, FLOAT)", name,
-				       k, quote(ts, tl, q, sizeof q));
+				       k, em_quote(ts, tl, q, sizeof q));
 		}
-		int t = em_value_fit(type, s, len, numbuf, &o, &ol);
+		double num = 0;
+		int t = em_value_fit(type, s, len, numbuf, &o, &ol, &num);
 		if (t < 0)
-			return err_set(e, WEFT_EINVAL, "%s.%s.value: %s is not %s", name, k, quote(s, len, q, sizeof q),
+			return err_set(e, WEFT_EINVAL, "%s.%s.value: %s is not %s", name, k, em_quote(s, len, q, sizeof q),
 				       type == EM_INT ? "an integer" : type == EM_FLOAT ? "a finite number" : "valid JSON text");
 		if (type == EM_STRING && memchr(s, '\0', len))
 			return err_set(e, WEFT_EINVAL, "%s.%s.value: contains a NUL character", name, k);
 		kv[*n].key = key;
 		kv[*n].type = (enum em_type)t;
 		kv[*n].value = NULL;
+		kv[*n].has_num = t == EM_INT || t == EM_FLOAT;
+		kv[*n].num = num;
 		off[(*n)++] = sb->len;
 		sb_add(sb, o, ol);
 		sb_addc(sb, '\0');
@@ -151,16 +101,16 @@ static int parse_meta(const json_t *meta, struct em_rec *r, char *subbuf, size_t
 		return err_set(e, WEFT_EINVAL, "meta: expected an object, got %s", json_kind(meta));
 	const json_t *t = json_object_get(meta, "time"), *sub = json_object_get(meta, "subid");
 	if (t && !json_is_null(t)) {
-		if (scalar_text(t, nb, sizeof nb, &s, &len))
+		if (em_json_text(t, nb, sizeof nb, &s, &len))
 			return err_set(e, WEFT_EINVAL, "meta.time: expected ms since the epoch, got %s", json_kind(t));
 		/* 0 or negative: the ingestion time, as an unset protobuf field */
 		int unset = json_is_number(t) ? json_number_value(t) <= 0 : (len == 0 || (len == 1 && s[0] == '0'));
 		if (!unset && !(r->time_ms = em_time_parse(s, len)))
 			return err_set(e, WEFT_EINVAL, "meta.time: %s is not a time (ms since the epoch or an ISO 8601 timestamp)",
-				       quote(s, len, q, sizeof q));
+				       em_quote(s, len, q, sizeof q));
 	}
 	if (sub && !json_is_null(sub)) {
-		if (scalar_text(sub, subbuf, subsize, &s, &len) || json_is_real(sub))
+		if (em_json_text(sub, subbuf, subsize, &s, &len) || json_is_real(sub))
 			return err_set(e, WEFT_EINVAL, "meta.subid: expected a string, got %s", json_kind(sub));
 		if (memchr(s, '\0', len))
 			return err_set(e, WEFT_EINVAL, "meta.subid: contains a NUL character");

@@ -31,41 +31,73 @@ struct em_series {
 	int nhist;
 };
 
-/* --- JSON text helpers --- */
+/* --- stored form of etimes and values ---
+ * Compact, not JSON: each entry is key US type-digit value RS (US = 0x1f,
+ * RS = 0x1e); those two bytes and the escape byte 0x1d inside a key or value
+ * are written as 0x1d followed by the byte xor 0x40. Less than half the size
+ * of FfDL's JSON shape, which is rebuilt when records are read. */
+#define KV_US '\x1f'
+#define KV_RS '\x1e'
+#define KV_ESC '\x1d'
 
-static void add_json_str(struct sbuf *sb, const char *s)
+static void add_escaped(struct sbuf *sb, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	sb_addc(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			sb_addc(sb, '\\');
-			sb_addc(sb, (char)*p);
-		} else if (*p < 0x20) {
-			char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
-			sb_add(sb, u, 6);
-		} else {
-			sb_addc(sb, (char)*p);
-		}
+	const char *run = s;
+	for (; *s; s++) {
+		if (*s != KV_US && *s != KV_RS && *s != KV_ESC)
+			continue;
+		sb_add(sb, run, (size_t)(s - run));
+		sb_addc(sb, KV_ESC);
+		sb_addc(sb, (char)(*s ^ 0x40));
+		run = s + 1;
 	}
-	sb_addc(sb, '"');
+	sb_add(sb, run, (size_t)(s - run));
 }
 
 static void add_kvs(struct sbuf *sb, const struct em_kv *kv, int n)
 {
 	sb_reset(sb);
-	sb_addc(sb, '{');
 	for (int i = 0; i < n; i++) {
-		if (i)
-			sb_addc(sb, ',');
-		add_json_str(sb, kv[i].key);
-		sb_adds(sb, ":{\"type\":\"");
-		sb_adds(sb, em_type_name(kv[i].type));
-		sb_adds(sb, "\",\"value\":");
-		add_json_str(sb, kv[i].value ? kv[i].value : "");
-		sb_addc(sb, '}');
+		add_escaped(sb, kv[i].key);
+		sb_addc(sb, KV_US);
+		sb_addc(sb, (char)('0' + (kv[i].type & 3)));
+		add_escaped(sb, kv[i].value ? kv[i].value : "");
+		sb_addc(sb, KV_RS);
 	}
-	sb_addc(sb, '}');
+}
+
+/* Reads one escaped field ending at stop; returns the position after it. */
+static const char *get_field(const char *p, const char *e, char stop, struct sbuf *out)
+{
+	sb_reset(out);
+	while (p < e && *p != stop) {
+		if (*p == KV_ESC && p + 1 < e) {
+			sb_addc(out, (char)(p[1] ^ 0x40));
+			p += 2;
+		} else {
+			sb_addc(out, *p++);
+		}
+	}
+	return p < e ? p + 1 : e;
+}
+
+/* The stored form back to FfDL's {key: {type, value}}. */
+static json_t *kvs_json(const char *p, size_t len)
+{
+	json_t *obj = json_object();
+	const char *e = p + len;
+	struct sbuf key = SBUF_INIT, val = SBUF_INIT;
+	while (p < e) {
+		p = get_field(p, e, KV_US, &key);
+		int type = p < e ? (*p++ - '0') & 3 : EM_STRING;
+		p = get_field(p, e, KV_RS, &val);
+		json_object_set_new(obj, sb_str(&key),
+				    json_pack("{s:s, s:s%}", "type", em_type_name(type), "value", sb_str(&val),
+					      val.len));
+	}
+	sb_release(&key);
+	sb_release(&val);
+	return obj;
 }
 
 /* A numeric value as a finite double; -1 if it is not one. */
@@ -73,6 +105,7 @@ static int num_value(const struct em_kv *kv, double *v)
 {
 	if (kv->type != EM_INT && kv->type != EM_FLOAT)
 		return -1;
+
 	if (!kv->value || !*kv->value)
 		return -1;
 	char *end;
@@ -248,6 +281,8 @@ int emw_add(void *ctx, const struct em_rec *r)
 	else
 		snprintf(subid, sizeof subid, "api");
 	const char *sid = r->subid ? r->subid : w->subid ? w->subid : subid;
+	if (!strcmp(sid, subid))
+		sid = ""; /* the default is not stored: it follows from the learner */
 	add_kvs(&w->et, r->etimes, r->n_etimes);
 	add_kvs(&w->va, r->values, r->n_values);
 	sqlite3_stmt *ins = db_stmt(w->c, "INSERT INTO emetrics(id, learner, time_ms, grp, subid, etimes, vals) "
@@ -370,16 +405,24 @@ int tds_emetrics(struct trainer *t, const char *id, const char *user, const stru
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t rindex = sqlite3_column_int64(st, 0) & ((INT64_C(1) << 36) - 1);
+		const char *sid = (const char *)sqlite3_column_text(st, 4);
+		char dflt[32];
+		if (!sid || !*sid) {
+			int l = sqlite3_column_int(st, 1);
+			if (l > 0)
+				snprintf(dflt, sizeof dflt, "learner-%d", l);
+			else
+				snprintf(dflt, sizeof dflt, "api");
+			sid = dflt;
+		}
 		json_t *meta = json_pack("{s:s, s:s, s:I, s:I, s:s}", "training_id", id, "user_id", user, "time",
 					 (json_int_t)sqlite3_column_int64(st, 2), "rindex", (json_int_t)rindex, "subid",
-					 (const char *)sqlite3_column_text(st, 4));
-		json_t *et = json_loadb((const char *)sqlite3_column_text(st, 5), (size_t)sqlite3_column_bytes(st, 5),
-					0, NULL);
-		json_t *va = json_loadb((const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6),
-					0, NULL);
+					 sid);
+		json_t *et = kvs_json((const char *)sqlite3_column_text(st, 5), (size_t)sqlite3_column_bytes(st, 5));
+		json_t *va = kvs_json((const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6));
 		json_array_append_new(arr, json_pack("{s:o, s:s, s:o, s:o}", "meta", meta, "grouplabel",
-						     (const char *)sqlite3_column_text(st, 3), "etimes",
-						     et ? et : json_object(), "values", va ? va : json_object()));
+						     (const char *)sqlite3_column_text(st, 3), "etimes", et, "values",
+						     va));
 	}
 	int ret = 0;
 	if (rc != SQLITE_DONE)

@@ -142,15 +142,19 @@ static int auto_feed(struct tds_lx *lx, const char *line, size_t len, struct em_
 	rec.group = r.group;
 	if (lx->iter >= 0) {
 		snprintf(texts[AP_MAX_METRICS], 32, "%lld", (long long)lx->iter);
-		rec.etimes[rec.n_etimes++] = (struct em_kv){ "iteration", EM_INT, texts[AP_MAX_METRICS] };
+		rec.etimes[rec.n_etimes++] = (struct em_kv){ "iteration", EM_INT, texts[AP_MAX_METRICS], 0, 0 };
 	}
 	if (lx->epoch >= 0) {
 		snprintf(texts[AP_MAX_METRICS + 1], 32, "%d", lx->epoch);
-		rec.etimes[rec.n_etimes++] = (struct em_kv){ "epoch", EM_INT, texts[AP_MAX_METRICS + 1] };
+		rec.etimes[rec.n_etimes++] = (struct em_kv){ "epoch", EM_INT, texts[AP_MAX_METRICS + 1], 0, 0 };
 	}
 	for (int i = 0; i < n && i < EM_MAX_VALUES; i++) {
-		fmt_double(texts[i], sizeof texts[i], r.m[i].value);
-		rec.values[rec.n_values++] = (struct em_kv){ r.m[i].name, EM_FLOAT, texts[i] };
+		const char *text = r.m[i].text;
+		if (!*text) {
+			fmt_double(texts[i], sizeof texts[i], r.m[i].value);
+			text = texts[i];
+		}
+		rec.values[rec.n_values++] = (struct em_kv){ r.m[i].name, EM_FLOAT, text, 1, r.m[i].value };
 	}
 	return emw_add(w, &rec);
 }

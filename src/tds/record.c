@@ -1,8 +1,8 @@
 /* record.c - the small vocabulary every metrics extractor shares: FfDL's
  * value type names, checking a value's text against its type (so the store
- * can trust that INT/FLOAT values are finite numbers) and reading the many
- * ways logs write a time. All pure, locale-independent for numbers, and safe
- * on arbitrary bytes. */
+ * can trust that INT/FLOAT values are finite numbers), reading the many ways
+ * logs write a time, and quoting user text safely into error messages. All
+ * pure, locale-independent for numbers, and safe on arbitrary bytes. */
 #include "tds/record.h"
 #include "tds/regex.h"
 #include <jansson.h>
@@ -109,7 +109,7 @@ static int parse_float(const char *s, size_t len, double *out)
 	return 0;
 }
 
-int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char **out, size_t *outlen)
+int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char **out, size_t *outlen, double *num)
 {
 	const char *t = s;
 	size_t tl = len;
@@ -134,10 +134,14 @@ int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char *
 		if (type != EM_FLOAT && parse_int(t, tl, &iv) == 0) {
 			int n = snprintf(numbuf, EM_NUMBUF, "%lld", (long long)iv);
 			*out = numbuf, *outlen = (size_t)n;
+			if (num)
+				*num = (double)iv;
 			return EM_INT;
 		}
 		if (type != EM_INT && parse_float(t, tl, &dv) == 0) {
 			*out = t, *outlen = tl;
+			if (num)
+				*num = dv;
 			return EM_FLOAT;
 		}
 		if (type == -1) {
@@ -153,7 +157,7 @@ int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char *
 size_t em_fmt_double(double d, char *buf, size_t size)
 {
 	int n = 0;
-	if (d == (double)(long long)d && fabs(d) < 1e15) {
+	if (fabs(d) < 1e15 && d == (double)(long long)d) {
 		n = snprintf(buf, size, "%lld", (long long)d);
 	} else {
 		for (int p = 1; p <= 17; p++) {
@@ -163,6 +167,96 @@ size_t em_fmt_double(double d, char *buf, size_t size)
 		}
 	}
 	return n > 0 ? (size_t)n : 0;
+}
+
+/* --- text for messages and JSON scalars --- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
+size_t em_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	unsigned cp = c & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* s[0, len) into buf for a message: control bytes and invalid UTF-8 as '?',
+ * cut (at a character boundary) after 40 bytes with "..." */
+static size_t message_text(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t o = 0, i = 0;
+	while (i < len && i < 40) {
+		const unsigned char *p = (const unsigned char *)s + i;
+		size_t n = em_utf8_seq(p, len - i);
+		if (o + n + 5 > size)
+			break;
+		if (n == 0 || *p < 0x20 || *p == 0x7f) {
+			buf[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(buf + o, p, n);
+		o += n, i += n;
+	}
+	if (i < len && o + 4 <= size) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+const char *em_quote(const char *s, size_t len, char *buf, size_t size)
+{
+	buf[0] = '"';
+	size_t o = 1 + message_text(s, len, buf + 1, size - 2);
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *em_key_text(const char *s, char *buf, size_t size)
+{
+	message_text(s, strlen(s), buf, size);
+	return buf;
+}
+
+/* A JSON string or number as text in s and len (numbers written into nb). */
+int em_json_text(const json_t *v, char *nb, size_t nbsize, const char **s, size_t *len)
+{
+	if (json_is_string(v)) {
+		*s = json_string_value(v);
+		*len = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		*len = (size_t)snprintf(nb, nbsize, "%lld", (long long)json_integer_value(v));
+		*s = nb;
+	} else if (json_is_real(v)) {
+		*len = em_fmt_double(json_real_value(v), nb, nbsize);
+		*s = nb;
+	} else {
+		return -1;
+	}
+	return 0;
 }
 
 /* --- times --- */

@@ -21,6 +21,8 @@ struct em_kv {
 	const char *value; /* the value as text, as FfDL keeps it: "0.5", "100",
 			    * "2026-11-28T12:00:00Z"; for INT/FLOAT a number that
 			    * strtod accepts; for JSONSTRING valid JSON text */
+	int has_num;       /* optional: 1 if num already holds value as a double */
+	double num;        /* (saves the store parsing the text again) */
 };
 
 struct em_rec {

@@ -23,8 +23,9 @@
 struct rx_val {
 	char *key;
 	int type; /* enum em_type, or -1: inferred from each value */
-	int cap;  /* capture number; 0: the literal lit */
+	int cap;  /* capture number; 0: the literal lit (and num, for INT/FLOAT) */
 	char *lit;
+	double num;
 };
 
 struct rx_group {
@@ -72,35 +73,6 @@ static void rx_dealloc(void *p, void *d)
 
 /* --- text helpers --- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* s cut to at most max bytes, not inside a UTF-8 sequence */
 static size_t utf8_cut(const char *s, size_t max)
 {
@@ -108,41 +80,6 @@ static size_t utf8_cut(const char *s, size_t max)
 	while (n > 0 && max - n < 3 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	return n;
-}
-
-/* A user-given text for an error message: quoted, control bytes as '?', cut at 40. */
-static const char *quote(const char *s, size_t len, char *buf, size_t size)
-{
-	size_t o = 0;
-	buf[o++] = '"';
-	for (size_t i = 0; i < len && o + 6 < size; i++) {
-		if (i == 40) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-/* A map key for a field path: control bytes as '?', cut at 40. */
-static const char *key_text(const char *s, char *buf, size_t size)
-{
-	size_t o = 0, len = strlen(s);
-	for (size_t i = 0; i < len && i < 40 && o + 5 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (len > 40 && o + 4 < size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /* --- macros and the Python dialect --- */
@@ -311,24 +248,6 @@ static void capture_names(const pcre2_code *code, char *buf, size_t size)
 		snprintf(buf, size, "none");
 }
 
-/* A JSON string or number as text in s and len (numbers written into nb). */
-static int scalar_text(const json_t *v, char *nb, size_t nbsize, const char **s, size_t *len)
-{
-	if (json_is_string(v)) {
-		*s = json_string_value(v);
-		*len = json_string_length(v);
-	} else if (json_is_integer(v)) {
-		*len = (size_t)snprintf(nb, nbsize, "%lld", (long long)json_integer_value(v));
-		*s = nb;
-	} else if (json_is_real(v)) {
-		*len = em_fmt_double(json_real_value(v), nb, nbsize);
-		*s = nb;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
 /* "$name" -> its capture number in code (>0), or an error naming both */
 static int capture_ref(const pcre2_code *code, const char *s, size_t len, const char *field, struct weft_err *e)
 {
@@ -343,7 +262,7 @@ static int capture_ref(const pcre2_code *code, const char *s, size_t len, const 
 	if (n > 0)
 		return n;
 	capture_names(code, names, sizeof names);
-	return err_set(e, WEFT_EINVAL, "%s: %s names no capture of the regex (it has: %s)", field, quote(s, len, q, sizeof q),
+	return err_set(e, WEFT_EINVAL, "%s: %s names no capture of the regex (it has: %s)", field, em_quote(s, len, q, sizeof q),
 		       names);
 }
 
@@ -361,10 +280,10 @@ static int parse_type(const json_t *t, const char *field, struct weft_err *e)
 	char q[64], nb[40];
 	const char *s;
 	size_t len;
-	if (scalar_text(t, nb, sizeof nb, &s, &len))
+	if (em_json_text(t, nb, sizeof nb, &s, &len))
 		s = "(not a string)", len = strlen(s);
 	err_set(e, WEFT_EINVAL, "%s.type: %s is not a value type (use FLOAT, INT, STRING or JSONSTRING)", field,
-		quote(s, len, q, sizeof q));
+		em_quote(s, len, q, sizeof q));
 	return -2;
 }
 
@@ -384,7 +303,7 @@ static int compile_vals(const pcre2_code *code, const json_t *obj, const char *p
 	json_t *ent;
 	json_object_foreach((json_t *)obj, key, ent)
 	{
-		snprintf(field, sizeof field, "%s.%s", path, key_text(key, kb, sizeof kb));
+		snprintf(field, sizeof field, "%s.%s", path, em_key_text(key, kb, sizeof kb));
 		if (!*key)
 			return err_set(e, WEFT_EINVAL, "%s: a name is empty", path);
 		if (!json_is_object(ent))
@@ -397,7 +316,7 @@ static int compile_vals(const pcre2_code *code, const json_t *obj, const char *p
 		const char *s;
 		size_t len;
 		char nb[40];
-		if (!jv || scalar_text(jv, nb, sizeof nb, &s, &len))
+		if (!jv || em_json_text(jv, nb, sizeof nb, &s, &len))
 			return err_set(e, WEFT_EINVAL, "%s.value: %s", field, jv ? "expected \"$capture\" or a literal" : "is required");
 		if (len && s[0] == '$') {
 			char vf[420];
@@ -411,9 +330,9 @@ static int compile_vals(const pcre2_code *code, const json_t *obj, const char *p
 		char numbuf[EM_NUMBUF];
 		const char *o;
 		size_t ol;
-		int t = em_value_fit(x->type, s, len, numbuf, &o, &ol);
+		int t = em_value_fit(x->type, s, len, numbuf, &o, &ol, &x->num);
 		if (t < 0)
-			return err_set(e, WEFT_EINVAL, "%s.value: %s is not %s", field, quote(s, len, q, sizeof q),
+			return err_set(e, WEFT_EINVAL, "%s.value: %s is not %s", field, em_quote(s, len, q, sizeof q),
 				       x->type == EM_INT ? "an integer" : x->type == EM_FLOAT ? "a finite number" : "valid JSON");
 		x->type = t;
 		x->lit = xstrndup(o, ol);
@@ -482,19 +401,19 @@ static int compile_meta(struct rx_group *g, const json_t *meta, const char *path
 	const json_t *t = json_object_get(meta, "time"), *sub = json_object_get(meta, "subid");
 	if (t && !json_is_null(t)) {
 		snprintf(field, sizeof field, "%s.meta.time", path);
-		if (scalar_text(t, nb, sizeof nb, &s, &len))
+		if (em_json_text(t, nb, sizeof nb, &s, &len))
 			return err_set(e, WEFT_EINVAL, "%s: expected \"$capture\" or a time", field);
 		if (len && s[0] == '$') {
 			if ((g->time_cap = capture_ref(g->code, s, len, field, e)) < 0)
 				return WEFT_EINVAL;
 		} else if (len && !(g->time_lit = em_time_parse(s, len))) {
 			return err_set(e, WEFT_EINVAL, "%s: %s is not a time (ms since the epoch or an ISO 8601 timestamp)", field,
-				       quote(s, len, q, sizeof q));
+				       em_quote(s, len, q, sizeof q));
 		}
 	}
 	if (sub && !json_is_null(sub)) {
 		snprintf(field, sizeof field, "%s.meta.subid", path);
-		if (scalar_text(sub, nb, sizeof nb, &s, &len) || memchr(s, '\0', len))
+		if (em_json_text(sub, nb, sizeof nb, &s, &len) || memchr(s, '\0', len))
 			return err_set(e, WEFT_EINVAL, "%s: expected \"$capture\" or a name", field);
 		if (len && s[0] == '$') {
 			if ((g->subid_cap = capture_ref(g->code, s, len, field, e)) < 0)
@@ -509,7 +428,7 @@ static int compile_meta(struct rx_group *g, const json_t *meta, const char *path
 static int compile_group(struct rx *rx, struct rx_group *g, const char *label, const json_t *gj, struct weft_err *e)
 {
 	char path[200], kb[64];
-	snprintf(path, sizeof path, "evaluation_metrics.groups.%s", key_text(label, kb, sizeof kb));
+	snprintf(path, sizeof path, "evaluation_metrics.groups.%s", em_key_text(label, kb, sizeof kb));
 	g->label = xstrdup(label);
 	if (!*label)
 		return err_set(e, WEFT_EINVAL, "evaluation_metrics.groups: a group label is empty");
@@ -721,6 +640,8 @@ static int fill(struct rx_window *w, const struct rx_val *v, int n, struct em_kv
 		if (!v[i].cap) {
 			kv[k].type = (enum em_type)v[i].type;
 			kv[k].value = v[i].lit;
+			kv[k].has_num = v[i].type == EM_INT || v[i].type == EM_FLOAT;
+			kv[k].num = v[i].num;
 			off[k++] = SIZE_MAX;
 			continue;
 		}
@@ -729,11 +650,14 @@ static int fill(struct rx_window *w, const struct rx_val *v, int n, struct em_kv
 		char nb[EM_NUMBUF];
 		if (!capture(w, v[i].cap, &s, &len))
 			continue;
-		int t = em_value_fit(v[i].type, s, len, nb, &o, &ol);
+		double num = 0;
+		int t = em_value_fit(v[i].type, s, len, nb, &o, &ol, &num);
 		if (t < 0)
 			continue;
 		kv[k].type = (enum em_type)t;
 		kv[k].value = NULL;
+		kv[k].has_num = t == EM_INT || t == EM_FLOAT;
+		kv[k].num = num;
 		off[k++] = w->scratch.len;
 		sb_add(&w->scratch, o, ol);
 		sb_addc(&w->scratch, '\0');
@@ -825,7 +749,7 @@ void rx_window_save(const struct rx_window *w, struct sbuf *out)
 				sb_add(out, "\\\\", 2);
 			} else if (c == '\n') {
 				sb_add(out, "\\n", 2);
-			} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !(u = utf8_seq(s + i, len - i)))) {
+			} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !(u = em_utf8_seq(s + i, len - i)))) {
 				char x[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
 				sb_add(out, x, 4);
 			} else if (c >= 0x80) {

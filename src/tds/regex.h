@@ -82,7 +82,20 @@ int rx_window_load(struct rx_window *w, const char *state, size_t len, struct we
 int rx_window_lines(const struct rx_window *w);
 unsigned long rx_window_match_errors(const struct rx_window *w);
 
-/* --- value and time helpers, shared with emfile.c (defined in record.c) --- */
+/* --- helpers shared with emfile.c (defined in record.c; they would sit
+ * better in record.h, which this part does not own) --- */
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes available), or 0. */
+size_t em_utf8_seq(const unsigned char *s, size_t n);
+/* s (len bytes) for an error message: quoted, control bytes as '?', cut
+ * after 40 bytes with "..."; written into buf (48+ bytes), which is returned. */
+const char *em_quote(const char *s, size_t len, char *buf, size_t size);
+/* A map key for a field path in a message: control bytes as '?', cut after
+ * 40 bytes with "..."; into buf (48+ bytes), which is returned. */
+const char *em_key_text(const char *key, char *buf, size_t size);
+/* A JSON string or number as text: *s and *len point into v, or into nb
+ * (32+ bytes) for numbers (em_fmt_double for reals). -1 for other types. */
+int em_json_text(const json_t *v, char *nb, size_t nbsize, const char **s, size_t *len);
 
 #define EM_NUMBUF 32
 /* Checks text s (len bytes) against type (an enum em_type, or -1 to infer
@@ -91,8 +104,9 @@ unsigned long rx_window_match_errors(const struct rx_window *w);
  * ("+007" gives "7") into numbuf (EM_NUMBUF bytes). FLOAT: a finite number
  * strtod reads whole (blanks trimmed; nan/inf refused). JSONSTRING: valid
  * JSON text. STRING: anything. Returns the type accepted and sets *out/
- * *outlen (into s or numbuf; not NUL-terminated when into s), or -1. */
-int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char **out, size_t *outlen);
+ * *outlen (into s or numbuf; not NUL-terminated when into s), and for INT
+ * and FLOAT *num (if num is not NULL) to the value; or returns -1. */
+int em_value_fit(int type, const char *s, size_t len, char *numbuf, const char **out, size_t *outlen, double *num);
 /* d as the shortest text that reads back as d ("20", "0.1", "1e-05"),
  * into buf (at least 32 bytes); returns its length. */
 size_t em_fmt_double(double d, char *buf, size_t size);

@@ -1,22 +1,18 @@
 /* tfevents.c - TensorBoard event-file reader (see tfevents.h): TFRecord
  * framing checked with CRC-32C, Event protobufs decoded by protobuf-c into a
  * per-call arena (no malloc per record), scalar values turned into em_rec
- * records; and tfe_find, which lists a log directory's event files by run.
- * Hot path: one CRC pass over each record, one protobuf decode, a few
- * number-to-text conversions; nothing else touches the record's bytes. */
+ * records. Hot path: one CRC pass over each record, one protobuf decode, a few
+ * number-to-text conversions; nothing else touches the record's bytes.
+ * tfe_find, which lists a log directory's event files, is in tfevents_find.c. */
 #include "tds/tfevents.h"
 #include "util/mem.h"
 #include "tfevent.pb-c.h"
-#include <dirent.h>
-#include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <nmmintrin.h>
 #define TFE_HW_CRC 1
@@ -333,25 +329,33 @@ static void put_decimal(char *out, uint64_t D, int k)
 	*p = '\0';
 }
 
-/* a as text; is_float: a is a float's value and the text is for strtof */
-static void fmt_real(char *out, size_t cap, double a, bool is_float)
+/* 10^0..10^22: the powers of ten a double holds exactly */
+static const double pow10_dbl[23] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+				      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/* a as text into out; is_float: a is a float's value and the text is for
+ * strtof. Returns what strtod gives for the text (a itself for doubles; for
+ * floats the double nearest the short decimal, e.g. 0.1 for 0.1f). */
+static double fmt_real(char *out, size_t cap, double a, bool is_float)
 {
 	if (isnan(a)) {
 		snprintf(out, cap, "NaN");
-		return;
+		return a;
 	}
 	if (isinf(a)) {
 		snprintf(out, cap, "%sInfinity", a < 0 ? "-" : "");
-		return;
+		return a;
 	}
 	char *o = out;
+	double sign = 1;
 	if (signbit(a)) {
 		*o++ = '-';
 		a = -a;
+		sign = -1;
 	}
 	if (a == 0) {
 		snprintf(o, cap - 1, "0");
-		return;
+		return sign * 0.0;
 	}
 	pthread_once(&pow10_once, pow10_init);
 	int mbits = is_float ? 24 : 53, maxp = is_float ? 9 : 17, ex;
@@ -370,17 +374,23 @@ static void fmt_real(char *out, size_t cap, double a, bool is_float)
 	}
 	if (r >= 0 && try_digits(m, e, mbits, e10, lo, &D, &k) == 1) {
 		put_decimal(o, D, k);
-		return;
+		if (!is_float)
+			return sign * a;
+		/* D and 10^|k| exact: one correctly rounded operation, as strtod */
+		if (D < ((uint64_t)1 << 53) && k >= -22 && k <= 22)
+			return sign * (k >= 0 ? (double)D / pow10_dbl[k] : (double)D * pow10_dbl[-k]);
+		return strtod(out, NULL);
 	}
 	for (int prec = 1; prec <= maxp; prec++) { /* rare: out of range */
 		snprintf(o, cap - 1, "%.*g", prec, a);
 		if (prec == maxp || (is_float ? (double)strtof(o, NULL) == a : strtod(o, NULL) == a))
-			return;
+			break;
 	}
+	return strtod(out, NULL);
 }
 
-static void fmt_float(char *out, size_t cap, float v) { fmt_real(out, cap, (double)v, true); }
-static void fmt_double(char *out, size_t cap, double v) { fmt_real(out, cap, v, false); }
+static double fmt_float(char *out, size_t cap, float v) { return fmt_real(out, cap, (double)v, true); }
+static double fmt_double(char *out, size_t cap, double v) { return fmt_real(out, cap, v, false); }
 
 /* 253402300800 s = 10000-01-01T00:00:00Z: the first time RFC 3339 cannot write */
 #define TFE_MAX_WALL 253402300800.0
@@ -505,10 +515,10 @@ static size_t dtype_size(int dt)
 	}
 }
 
-/* The text of a one-element numeric tensor's value into out; false when the
- * tensor is not one (other dtype, shape with more or fewer elements, no or
- * several values). */
-static bool tensor_scalar(const Weft__Tb__TensorProto *t, char *out, size_t cap)
+/* The text of a one-element numeric tensor's value into out, and its value
+ * as strtod reads the text into *num; false when the tensor is not one
+ * (other dtype, shape with more or fewer elements, no or several values). */
+static bool tensor_scalar(const Weft__Tb__TensorProto *t, char *out, size_t cap, double *num)
 {
 	size_t es = dtype_size(t->dtype);
 	if (!es)
@@ -552,7 +562,7 @@ static bool tensor_scalar(const Weft__Tb__TensorProto *t, char *out, size_t cap)
 			memcpy(&f, &b, sizeof f);
 		else
 			f = t->float_val[0];
-		fmt_float(out, cap, f);
+		*num = fmt_float(out, cap, f);
 		break;
 	}
 	case DT_DOUBLE: {
@@ -561,23 +571,36 @@ static bool tensor_scalar(const Weft__Tb__TensorProto *t, char *out, size_t cap)
 			memcpy(&d, &u, sizeof d);
 		else
 			d = t->double_val[0];
-		fmt_double(out, cap, d);
+		*num = fmt_double(out, cap, d);
 		break;
 	}
 	case DT_HALF: case DT_BFLOAT16: {
 		uint16_t b = raw ? (uint16_t)u : (uint16_t)t->half_val[0];
-		fmt_float(out, cap, t->dtype == DT_HALF ? half_to_float(b) : bf16_to_float(b));
+		*num = fmt_float(out, cap, t->dtype == DT_HALF ? half_to_float(b) : bf16_to_float(b));
 		break;
 	}
-	case DT_INT64: fmt_i64(out, raw ? (int64_t)u : t->int64_val[0]); break;
-	case DT_UINT64: fmt_u64(out, raw ? u : t->uint64_val[0]); break;
-	case DT_UINT32: fmt_u64(out, raw ? (uint32_t)u : t->uint32_val[0]); break;
-	case DT_INT32: fmt_i64(out, raw ? (int32_t)(uint32_t)u : t->int_val[0]); break;
-	case DT_INT16: fmt_i64(out, (int16_t)(raw ? (uint16_t)u : (uint16_t)t->int_val[0])); break;
-	case DT_INT8: fmt_i64(out, (int8_t)(raw ? (uint8_t)u : (uint8_t)t->int_val[0])); break;
-	case DT_UINT16: fmt_u64(out, raw ? (uint16_t)u : (uint16_t)t->int_val[0]); break;
-	case DT_UINT8: fmt_u64(out, raw ? (uint8_t)u : (uint8_t)t->int_val[0]); break;
-	default: return false;
+	case DT_UINT64: {
+		uint64_t v = raw ? u : t->uint64_val[0];
+		fmt_u64(out, v);
+		*num = (double)v;
+		break;
+	}
+	default: { /* the signed and the narrower unsigned integers */
+		int64_t v;
+		switch (t->dtype) {
+		case DT_INT64: v = raw ? (int64_t)u : t->int64_val[0]; break;
+		case DT_UINT32: v = raw ? (uint32_t)u : t->uint32_val[0]; break;
+		case DT_INT32: v = raw ? (int32_t)(uint32_t)u : t->int_val[0]; break;
+		case DT_INT16: v = (int16_t)(raw ? (uint16_t)u : (uint16_t)t->int_val[0]); break;
+		case DT_INT8: v = (int8_t)(raw ? (uint8_t)u : (uint8_t)t->int_val[0]); break;
+		case DT_UINT16: v = raw ? (uint16_t)u : (uint16_t)t->int_val[0]; break;
+		case DT_UINT8: v = raw ? (uint8_t)u : (uint8_t)t->int_val[0]; break;
+		default: return false;
+		}
+		fmt_i64(out, v);
+		*num = (double)v;
+		break;
+	}
 	}
 	return true;
 }
@@ -610,7 +633,8 @@ static int event_records(struct pctx *pc, Weft__Tb__Event *ev)
 	r->n_etimes = 0;
 	r->n_values = 0;
 	fmt_i64(pc->step, ev->step);
-	r->etimes[r->n_etimes++] = (struct em_kv){ "iteration", EM_INT, pc->step };
+	r->etimes[r->n_etimes++] =
+		(struct em_kv){ .key = "iteration", .type = EM_INT, .value = pc->step, .has_num = 1, .num = (double)ev->step };
 	double wt = ev->wall_time;
 	if (isfinite(wt) && wt > 0 && wt < TFE_MAX_WALL) {
 		int64_t ms = llround(wt * 1000.0);
@@ -618,8 +642,9 @@ static int event_records(struct pctx *pc, Weft__Tb__Event *ev)
 			r->time_ms = ms;
 			fmt_rfc3339_ms(pc->stamp, ms);
 			fmt_double(pc->wall, sizeof pc->wall, wt);
-			r->etimes[r->n_etimes++] = (struct em_kv){ "timestamp", EM_STRING, pc->stamp };
-			r->etimes[r->n_etimes++] = (struct em_kv){ "wall_time", EM_FLOAT, pc->wall };
+			r->etimes[r->n_etimes++] = (struct em_kv){ .key = "timestamp", .type = EM_STRING, .value = pc->stamp };
+			r->etimes[r->n_etimes++] =
+				(struct em_kv){ .key = "wall_time", .type = EM_FLOAT, .value = pc->wall, .has_num = 1, .num = wt };
 		}
 	}
 
@@ -629,20 +654,22 @@ static int event_records(struct pctx *pc, Weft__Tb__Event *ev)
 		if (!v || !v->tag || !v->tag[0])
 			continue;
 		char *text = pc->vtext[r->n_values];
+		double num;
 		if (v->value_case == WEFT__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE) {
-			fmt_float(text, VTEXT, v->simple_value);
+			num = fmt_float(text, VTEXT, v->simple_value);
 		} else if (v->value_case == WEFT__TB__SUMMARY__VALUE__VALUE_TENSOR && v->tensor) {
 			const Weft__Tb__SummaryMetadata *md = v->metadata;
 			if (md && md->plugin_data && md->plugin_data->plugin_name && md->plugin_data->plugin_name[0] &&
 			    strcmp(md->plugin_data->plugin_name, "scalars") != 0)
 				continue; /* another plugin's tensor (hparams, pr_curves, ...) */
-			if (!tensor_scalar(v->tensor, text, VTEXT))
+			if (!tensor_scalar(v->tensor, text, VTEXT, &num))
 				continue;
 		} else {
 			continue; /* image, histogram, audio */
 		}
 		utf8_sanitize((unsigned char *)v->tag);
-		r->values[r->n_values++] = (struct em_kv){ v->tag, EM_FLOAT, text };
+		r->values[r->n_values++] =
+			(struct em_kv){ .key = v->tag, .type = EM_FLOAT, .value = text, .has_num = 1, .num = num };
 		found++;
 		if (r->n_values == EM_MAX_VALUES) {
 			int rc = pc->emit(pc->ctx, r);
@@ -661,6 +688,71 @@ static int event_records(struct pctx *pc, Weft__Tb__Event *ev)
 	if (!found)
 		pc->st->skipped++;
 	return 0;
+}
+
+/* Whether the Event in p[0..n) has a summary (field 5), from its top-level
+ * fields alone: graphs, run metadata and the file version, often large, are
+ * then never decoded or copied. -1 when the top level does not parse. */
+static int has_summary(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	int found = 0;
+	while (i < n) {
+		uint64_t key = 0, len = 0;
+		for (int sh = 0;; sh += 7) {
+			if (i >= n || sh > 63)
+				return -1;
+			key |= (uint64_t)(p[i] & 0x7f) << sh;
+			if (!(p[i++] & 0x80))
+				break;
+		}
+		switch (key & 7) {
+		case 0: /* varint */
+			for (int k = 0;; k++) {
+				if (i >= n || k > 9)
+					return -1;
+				if (!(p[i++] & 0x80))
+					break;
+			}
+			break;
+		case 1: /* fixed64 */
+			if (n - i < 8)
+				return -1;
+			i += 8;
+			break;
+		case 5: /* fixed32 */
+			if (n - i < 4)
+				return -1;
+			i += 4;
+			break;
+		case 2: /* length-delimited */
+			for (int sh = 0;; sh += 7) {
+				if (i >= n || sh > 63)
+					return -1;
+				len |= (uint64_t)(p[i] & 0x7f) << sh;
+				if (!(p[i++] & 0x80))
+					break;
+			}
+			if (len > n - i)
+				return -1;
+			i += (size_t)len;
+			if (key >> 3 == 5)
+				found = 1;
+			break;
+		default:
+			return -1;
+		}
+		if (key >> 3 == 0)
+			return -1;
+	}
+	return found;
+}
+
+size_t tfe_record_size(const unsigned char *buf, size_t len)
+{
+	if (!buf || len < 12 || tfe_masked_crc(tfe_crc32c(buf, 8)) != le32(buf + 8) || le64(buf) > TFE_MAX_RECORD)
+		return 0;
+	return (size_t)le64(buf) + TFE_FRAMING;
 }
 
 int tfe_parse_at(const unsigned char *buf, size_t len, uint64_t base, const char *group, size_t *consumed,
@@ -707,8 +799,15 @@ int tfe_parse_at(const unsigned char *buf, size_t len, uint64_t base, const char
 			off = next;
 			continue;
 		}
+		int hs = has_summary(data, (size_t)n);
+		if (hs == 0) { /* file_version, graph_def, session_log...: no scalars */
+			pc->st->events++;
+			pc->st->skipped++;
+			off = next;
+			continue;
+		}
 		arena_reset(a, (size_t)n);
-		Weft__Tb__Event *ev = weft__tb__event__unpack(&alloc, (size_t)n, data);
+		Weft__Tb__Event *ev = hs > 0 ? weft__tb__event__unpack(&alloc, (size_t)n, data) : NULL;
 		if (!ev) {
 			pc->st->corrupt++;
 			pc->st->last_corrupt_at = base + off;
@@ -733,186 +832,4 @@ int tfe_parse(const unsigned char *buf, size_t len, const char *group, size_t *c
 	      void *ctx, struct tfe_stats *st, struct weft_err *e)
 {
 	return tfe_parse_at(buf, len, 0, group, consumed, emit, ctx, st, e);
-}
-
-/* --- finding event files ---------------------------------------------------- */
-
-struct found_file {
-	char *path, *group, *name;
-	dev_t dev;
-	ino_t ino;
-	bool via_link; /* reached through a symbolic link */
-	bool dup;
-};
-
-struct pending { /* a linked directory, walked after every real one */
-	char *path, *rel;
-	int depth;
-};
-
-struct walk {
-	char *root_real;
-	size_t root_len;
-	struct { dev_t dev; ino_t ino; } *seen; /* directories walked */
-	size_t n_seen, cap_seen;
-	struct found_file *files;
-	size_t n_files, cap_files;
-	struct pending *links;
-	size_t n_links, cap_links;
-};
-
-#define GROW(arr, n, cap)                                                    \
-	do {                                                                 \
-		if ((n) == (cap)) {                                          \
-			(cap) = (cap) ? 2 * (cap) : 16;                      \
-			(arr) = xrealloc((arr), (cap) * sizeof *(arr));      \
-		}                                                            \
-	} while (0)
-
-/* Marks directory (dev, ino) walked; false if it already was. A log
- * directory holds few directories, so a linear scan will do. */
-static bool walk_mark(struct walk *w, dev_t dev, ino_t ino)
-{
-	for (size_t i = 0; i < w->n_seen; i++)
-		if (w->seen[i].dev == dev && w->seen[i].ino == ino)
-			return false;
-	GROW(w->seen, w->n_seen, w->cap_seen);
-	w->seen[w->n_seen].dev = dev;
-	w->seen[w->n_seen].ino = ino;
-	w->n_seen++;
-	return true;
-}
-
-/* Whether the symbolic link at path resolves inside the walked root. */
-static bool link_inside(const struct walk *w, const char *path)
-{
-	char *real = realpath(path, NULL);
-	if (!real)
-		return false;
-	bool in = strncmp(real, w->root_real, w->root_len) == 0 &&
-		  (real[w->root_len] == '/' || real[w->root_len] == '\0' || w->root_len == 1);
-	free(real);
-	return in;
-}
-
-static void walk_dir(struct walk *w, const char *path, const char *rel, int depth, bool via_link)
-{
-	DIR *d = opendir(path);
-	if (!d)
-		return; /* unreadable subdirectory: skipped */
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		const char *name = de->d_name;
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
-		char *child = xasprintf("%s/%s", path, name);
-		char *crel = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
-		struct stat sb;
-		bool ok = lstat(child, &sb) == 0, link = ok && S_ISLNK(sb.st_mode);
-		if (link)
-			ok = link_inside(w, child) && stat(child, &sb) == 0;
-		if (ok && S_ISDIR(sb.st_mode) && depth < TFE_FIND_DEPTH) {
-			if (link) {
-				GROW(w->links, w->n_links, w->cap_links);
-				w->links[w->n_links++] = (struct pending){ child, crel, depth + 1 };
-				child = crel = NULL;
-			} else if (walk_mark(w, sb.st_dev, sb.st_ino)) {
-				walk_dir(w, child, crel, depth + 1, via_link);
-			}
-		} else if (ok && S_ISREG(sb.st_mode) && strstr(name, "tfevents")) {
-			GROW(w->files, w->n_files, w->cap_files);
-			w->files[w->n_files++] = (struct found_file){
-				child, xstrdup(*rel ? rel : "."), xstrdup(name), sb.st_dev, sb.st_ino, via_link || link, false,
-			};
-			child = NULL;
-		}
-		free(crel);
-		free(child);
-	}
-	closedir(d);
-}
-
-static int cmp_found(const void *pa, const void *pb)
-{
-	const struct found_file *a = pa, *b = pb;
-	int c = strcmp(a->group, b->group);
-	return c ? c : strcmp(a->name, b->name);
-}
-
-/* orders pointers into the sorted files by (dev, ino, via_link, position):
- * of the names of one file, the first is the one to keep */
-static int cmp_inode(const void *pa, const void *pb)
-{
-	const struct found_file *a = *(struct found_file *const *)pa, *b = *(struct found_file *const *)pb;
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
-	if (a->ino != b->ino)
-		return a->ino < b->ino ? -1 : 1;
-	if (a->via_link != b->via_link)
-		return a->via_link ? 1 : -1;
-	return a < b ? -1 : a > b;
-}
-
-int tfe_find(const char *dir, tfe_found_fn found, void *ctx, struct weft_err *e)
-{
-	struct stat sb;
-	if (stat(dir, &sb) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_sys(e, "tensorboard: %s", dir);
-	}
-	if (!S_ISDIR(sb.st_mode))
-		return err_set(e, WEFT_EINVAL, "tensorboard: %s is not a directory", dir);
-	struct walk w = { 0 };
-	w.root_real = realpath(dir, NULL);
-	if (!w.root_real)
-		return err_sys(e, "tensorboard: %s", dir);
-	w.root_len = strlen(w.root_real);
-	DIR *probe = opendir(dir);
-	if (!probe) {
-		int rc = err_sys(e, "tensorboard: cannot read %s", dir);
-		free(w.root_real);
-		return rc;
-	}
-	closedir(probe);
-	walk_mark(&w, sb.st_dev, sb.st_ino);
-	size_t dl = strlen(dir);
-	char *root = xstrndup(dir, dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl);
-	walk_dir(&w, root, "", 0, false);
-	free(root);
-	/* then the directories reached by links (which may add more), so that a
-	 * run keeps its real name when a link also leads to it */
-	for (size_t i = 0; i < w.n_links; i++) {
-		struct pending p = w.links[i];
-		if (stat(p.path, &sb) == 0 && walk_mark(&w, sb.st_dev, sb.st_ino))
-			walk_dir(&w, p.path, p.rel, p.depth, true);
-		free(p.path);
-		free(p.rel);
-	}
-	free(w.links);
-
-	qsort(w.files, w.n_files, sizeof *w.files, cmp_found);
-	/* one call per file, even when links or hard links give it several names */
-	if (w.n_files > 1) {
-		struct found_file **by = xmalloc(w.n_files * sizeof *by);
-		for (size_t i = 0; i < w.n_files; i++)
-			by[i] = &w.files[i];
-		qsort(by, w.n_files, sizeof *by, cmp_inode);
-		for (size_t i = 1; i < w.n_files; i++)
-			if (by[i]->dev == by[i - 1]->dev && by[i]->ino == by[i - 1]->ino)
-				by[i]->dup = true;
-		free(by);
-	}
-	int rc = 0;
-	for (size_t i = 0; i < w.n_files; i++) {
-		if (rc == 0 && !w.files[i].dup)
-			rc = found(ctx, w.files[i].path, w.files[i].group);
-		free(w.files[i].path);
-		free(w.files[i].group);
-		free(w.files[i].name);
-	}
-	free(w.files);
-	free(w.seen);
-	free(w.root_real);
-	return rc < 0 ? rc : 0;
 }

@@ -69,6 +69,13 @@ int tfe_parse_at(const unsigned char *buf, size_t len, uint64_t base, const char
 int tfe_parse(const unsigned char *buf, size_t len, const char *group, size_t *consumed, em_emit_fn emit,
 	      void *ctx, struct tfe_stats *st, struct weft_err *e);
 
+/* The size in bytes (framing included) of the record that starts buf, once
+ * its 12-byte header is there and its length checksum is right; 0 otherwise.
+ * A caller that reads a file in chunks uses it when tfe_parse consumed
+ * nothing: the next read must then hold at least this many bytes (up to
+ * TFE_MAX_RECORD + TFE_FRAMING: a TensorFlow graph can be megabytes). */
+size_t tfe_record_size(const unsigned char *buf, size_t len);
+
 /* Receives one event file: path = dir + "/" + relative path; group = its
  * directory relative to dir ("." for dir itself, "train", "eval/sub").
  * Returns 0 to go on, or a negative code to stop tfe_find with that code. */

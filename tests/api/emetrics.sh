@@ -36,11 +36,11 @@ check_json "meta: training_id, user_id, subid" \
 	"[.models[].meta | select(.training_id == \"$id\" and .user_id == \"admin\" and .subid == \"learner-1\")] | length" "7"
 check_json "meta.time is ms" '[.models[].meta.time | select(. > 1000000000000)] | length' "7"
 check_json "Keras record 1: loss and accuracy as FLOAT strings" \
-	'.models[0].values | "\(.loss.type) \(.loss.value) \(.accuracy.value)"' "FLOAT 0.9 0.5"
+	'.models[0].values | "\(.loss.type) \(.loss.value) \(.accuracy.value)"' "FLOAT 0.9000 0.5000"
 check_json "Keras iterations continue over epochs (1, 3, 6)" \
 	'[.models[0,1,2].etimes.iteration | "\(.type):\(.value)"] | join(",")' "INT:1,INT:3,INT:6"
 check_json "Keras epochs are etimes" '[.models[0,1,2].etimes.epoch.value] | join(",")' "1,1,2"
-check_json "val_ metrics kept by name" '.models[2].values.val_accuracy.value' "0.75"
+check_json "val_ metrics kept by name, values as printed" '.models[2].values.val_accuracy.value' "0.7500"
 check_json "Caffe train line: iteration 100, loss 2.25" \
 	'.models[3] | "\(.grouplabel) \(.etimes.iteration.value) \(.values.loss.value)"' "train 100 2.25"
 check_json "Caffe test output takes the Testing net iteration" \

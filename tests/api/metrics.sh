@@ -107,6 +107,29 @@ else
 	ok "a framework name with odd characters is refused by the manifest check, nothing to escape"
 fi
 
+# learner CPU and memory: a learner that holds 64 MiB and spins for 4 s
+burn='python3 -c "import time; a = bytearray(64 << 20); t = time.time(); [0 for _ in iter(lambda: time.time() - t > 4, True)]"'
+submit "$(manifest metrics-burn "$burn")"
+bid=$JOB_ID
+wait_status "$bid" PROCESSING 20
+sleep 2
+api_noauth GET /metrics
+cp "$T/body" "$T/metrics3.txt"
+cpu=$(sed -n "s/^weft_learner_cpu_seconds_total{training_id=\"$bid\",learner=\"1\"} //p" "$T/metrics3.txt")
+mem=$(sed -n "s/^weft_learner_memory_bytes{training_id=\"$bid\",learner=\"1\"} //p" "$T/metrics3.txt")
+diag "running learner: cpu ${cpu:-none} s, memory ${mem:-none} bytes"
+check "learner CPU seconds counted (> 0.5 after 2 s of spinning)" awk -v v="${cpu:-0}" 'BEGIN { exit !(v > 0.5) }'
+check "learner memory in use (> 60 MiB)" test "${mem:-0}" -gt $((60 << 20))
+check_match "learner series have HELP and TYPE" '# TYPE weft_learner_memory_bytes gauge' "$(cat "$T/metrics3.txt")"
+if promtool check metrics <"$T/metrics3.txt" >/dev/null 2>&1; then
+	ok "promtool accepts the learner series"
+else
+	not_ok "promtool accepts the learner series" "$(promtool check metrics <"$T/metrics3.txt" 2>&1)"
+fi
+wait_status "$bid" COMPLETED 30
+api_noauth GET /metrics
+check_nomatch "an ended learner has no series" "training_id=\"$bid\"" "$BODY"
+
 api POST /metrics
 check_error "POST /metrics: 405" 405
 
