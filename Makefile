@@ -4,7 +4,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto libpcre2-8 libprotobuf-c
+PKGS    := libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto libpcre2-8 libprotobuf-c openblas
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS  ?= -O2 -g
@@ -17,7 +17,7 @@ override CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fn
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_DIRS := util manifest store auth trainer lcm exec tds api
+LIB_DIRS := util manifest store auth trainer lcm exec tds serve api
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
 # proto/*.proto: our own protobuf schemas (the fields weft reads), compiled by protoc-c
@@ -90,10 +90,10 @@ demo: setup $(BUILD)/weft
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 fuzz: setup
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="-O1 -g" \
-	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build/fuzz/libweft.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined \
+	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o build/fuzz/$$n $$f build/fuzz/libweft.a $$(pkg-config --libs $(PKGS)) -pthread || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; \

@@ -15,7 +15,7 @@ LINES=${BENCH_INGEST_LINES:-1000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$(dirname "$WEFT_BIN")" && pwd)
 TOOLS=$ROOT/build/bench-tools
-PKGS="libmicrohttpd jansson yaml-0.1 sqlite3 libzip libcurl libcrypto libpcre2-8 libprotobuf-c"
+PKGS=$(sed -n "s/^PKGS *:= *//p" "$ROOT/Makefile") # the libraries libweft.a needs
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }

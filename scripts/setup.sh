@@ -4,11 +4,11 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config clang libmicrohttpd-dev libjansson-dev libyaml-dev
       libsqlite3-dev libzip-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
-      libpcre2-dev protobuf-c-compiler libprotobuf-c-dev
+      libpcre2-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev
       curl jq zip unzip wrk nginx-light python3-sklearn sqlite3 procps
       prometheus) # prometheus: promtool, which tests/api/metrics.sh runs on GET /metrics
 # PyTorch is large; only the example that needs it asks for it (WEFT_WITH_TORCH=1).
-if [ "${WEFT_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch); fi
+if [ "${WEFT_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-onnx); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

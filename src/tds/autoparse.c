@@ -405,6 +405,141 @@ static int parse_pytorch(const char *p, const char *e, struct ap_result *out)
 	return 0;
 }
 
+/* Moves counter-named metrics (step, global_step, iteration, epoch) into
+ * the record's iteration/epoch. */
+static void take_counters(struct ap_result *out)
+{
+	int k = 0;
+	for (int i = 0; i < out->n; i++) {
+		if (take_counter(out, out->m[i].name, strlen(out->m[i].name), out->m[i].value))
+			continue;
+		if (k != i)
+			out->m[k] = out->m[i];
+		k++;
+	}
+	out->n = k;
+}
+
+/* `Name value` or `Name value (average)`: one metric, the current value */
+static void meter_entry(const char *p, const char *e, struct ap_result *out)
+{
+	p = skip_spaces(p, e);
+	const char *n = p;
+	while (p < e && !is_space((unsigned char)*p))
+		p++;
+	if (p == n || !is_name_start((unsigned char)*n))
+		return;
+	for (const char *c = n; c < p; c++)
+		if (!is_name_char((unsigned char)*c))
+			return;
+	double v;
+	const char *v0 = skip_spaces(p, e);
+	const char *q = scan_number(v0, e, &v);
+	if (!q || (q < e && !is_space((unsigned char)*q)))
+		return;
+	add_metric(out, n, (size_t)(p - n), v, 1, v0, q);
+}
+
+/* PyTorch's ImageNet example (its ProgressMeter): `Epoch: [3][  10/5005]`
+ * or `Test: [ 10/196]`, then tab-separated `Time  0.355 ( 0.420)`, `Loss
+ * 6.9088e+00 (6.9137e+00)`, `Acc@1   0.00 (  0.11)`; and its summary line
+ * `* Acc@1 76.130 Acc@5 92.862`. Names are lower-cased; a value is the
+ * current one, not the running average in parentheses. */
+static int parse_meter(const char *p, const char *e, struct ap_result *out)
+{
+	int64_t a, b, c;
+	const char *q;
+	if (starts_with(p, e, "* ") && find_lit(p, e, "Acc@")) {
+		strcpy(out->group, "test");
+		p += 2;
+		while (p < e) { /* space-separated `Name value` pairs */
+			const char *n = skip_spaces(p, e), *x = n;
+			while (x < e && !is_space((unsigned char)*x))
+				x++;
+			const char *v = skip_spaces(x, e), *y = v;
+			while (y < e && !is_space((unsigned char)*y))
+				y++;
+			if (n == e)
+				break;
+			meter_entry(n, y, out);
+			p = y;
+		}
+		return 1;
+	}
+	if (starts_with(p, e, "Epoch: [")) {
+		if (!(q = scan_int(skip_spaces(p + 8, e), e, &a)) || e - q < 2 || q[0] != ']' || q[1] != '[')
+			return 0;
+		p = q + 2;
+		if (a >= 0 && a < 1000000000)
+			out->epoch = (int)a;
+	} else if (starts_with(p, e, "Test: [")) {
+		p += 7;
+		strcpy(out->group, "test");
+	} else {
+		return 0;
+	}
+	if (!(q = scan_int(skip_spaces(p, e), e, &b)) || q >= e || *q != '/' || !(q = scan_int(q + 1, e, &c)) ||
+	    q >= e || *q != ']')
+		return 0;
+	out->iteration = b;
+	if (strcmp(out->group, "test"))
+		out->total = c;
+	for (p = q + 1; p < e;) {
+		const char *t = memchr(p, '\t', (size_t)(e - p));
+		const char *end = t ? t : e;
+		meter_entry(p, end, out);
+		p = t ? t + 1 : e;
+	}
+	return 1;
+}
+
+/* TensorFlow's Estimator and absl logging: `INFO:tensorflow:loss = 0.52,
+ * step = 100 (0.5 sec)`, `INFO:tensorflow:global_step/sec: 12.3`, `Saving
+ * dict for global step 1000: accuracy = 0.91, ...` (group test); and the
+ * common `Step 100: loss = 0.5` (or `step 100, loss: 0.5`). */
+static int parse_tf(const char *p, const char *e, struct ap_result *out)
+{
+	int tf = 0;
+	int64_t st;
+	const char *q;
+	if (starts_with(p, e, "INFO:tensorflow:")) {
+		p += 16;
+		tf = 1;
+	}
+	if (starts_with_ci(p, e, "step ") && (q = scan_int(skip_spaces(p + 5, e), e, &st)) && q < e &&
+	    (*q == ':' || *q == ',')) {
+		out->iteration = st;
+		caffe_pairs(q + 1, e, out);
+		if (out->n == 0)
+			colon_pairs(q + 1, e, out);
+		if (out->n == 0)
+			parse_pairs(q + 1, e, out);
+		take_counters(out);
+		return 1;
+	}
+	if (!tf)
+		return 0;
+	if (starts_with(p, e, "Saving dict for global step ")) {
+		if ((q = scan_int(p + 28, e, &st)) && q < e && *q == ':') {
+			out->iteration = st;
+			strcpy(out->group, "test");
+			caffe_pairs(q + 1, e, out);
+			take_counters(out);
+		}
+		return 1;
+	}
+	if (starts_with(p, e, "global_step/sec: ")) {
+		double v;
+		const char *v0 = p + 17;
+		if ((q = scan_number(v0, e, &v)) && skip_spaces(q, e) == e)
+			add_metric(out, p, 15, v, 0, v0, q);
+		return 1;
+	}
+	caffe_pairs(p, e, out);
+	take_counters(out);
+	return 1;
+}
+
 /* --- line preparation --------------------------------------------------- */
 
 static int blank(const char *p, const char *e) { return skip_spaces(p, e) == e; }
@@ -478,7 +613,7 @@ int ap_parse_line(const char *line, size_t len, struct ap_result *out)
 	} else if (starts_with(s, e, "Iteration ") && parse_caffe(s, e, out)) {
 		return out->n;
 	}
-	if (parse_pytorch(s, e, out))
+	if (parse_meter(s, e, out) || parse_tf(s, e, out) || parse_pytorch(s, e, out))
 		return out->n;
 	if (parse_keras(s, e, out))
 		return out->n;

@@ -101,7 +101,7 @@ uint32_t tfe_masked_crc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa
 
 /* --- arena allocator for protobuf-c ---------------------------------------- */
 /* Every record's decoded Event lives in chunks that are reset, not freed,
- * between records; the first chunk is on tfe_parse's stack. A per-record cap
+ * between records; the first, 16 KiB, comes with the call's context. A cap
  * (a generous multiple of the record's size) stops a crafted record from
  * making the decoder allocate without bound: the decode then fails and the
  * record counts as corrupt. */

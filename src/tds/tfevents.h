@@ -36,7 +36,8 @@ struct tfe_stats {
 };
 
 /* Parses the complete records in buf[0..len), which starts at a record
- * boundary, and emits one em_rec per event with scalar values:
+ * boundary, and emits one em_rec per event with scalar values (the records
+ * of a TF 1.x, TF 2.x or torch.utils.tensorboard event file):
  *   group = group; subid = NULL; time_ms = wall_time in ms (0 when the
  *   wall_time is not a time between 1970 and 9999);
  *   etimes: iteration (INT, the step), timestamp (STRING, RFC3339 UTC with
@@ -46,7 +47,8 @@ struct tfe_stats {
  *   values: {tag: FLOAT} per scalar, in the event's order; text is the
  *   shortest that reads back to the same float/double ("0.1", "3", "NaN",
  *   "Infinity", "-Infinity"); tags are made valid UTF-8 (bad bytes -> '?');
- *   values with an empty tag are dropped.
+ *   values with an empty tag are dropped. Every INT/FLOAT em_kv has
+ *   has_num = 1 and num = the double strtod reads from its text.
  * An event with more than EM_MAX_VALUES scalars is emitted as several records
  * with the same etimes. Tensor values count when the dtype is numeric (float,
  * double, half, bfloat16, int8..int64, uint8..uint64), the shape has one
@@ -59,7 +61,8 @@ struct tfe_stats {
  * is over TFE_MAX_RECORD (the file cannot be re-framed; the message names
  * the byte offset base + *consumed, and *consumed = that record's start); or
  * the emit callback's error, with *consumed = the start of the record whose
- * emit failed (its earlier records were emitted). base is only used in
+ * emit failed (its earlier records were emitted; of an event split over
+ * several records, the parts already emitted come again). base is only used in
  * messages and stats: the file offset of buf[0]. group must not be NULL;
  * st may be NULL. Never allocates per record (a per-call arena holds the
  * decoded protobufs); em_rec pointers are valid only during emit. */

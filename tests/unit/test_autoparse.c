@@ -380,6 +380,86 @@ static void result_reset(void **st)
 	assert_int_equal(r.iteration, -1);
 }
 
+
+/* --- PyTorch ImageNet example, TensorFlow Estimator ----------------------- */
+
+static void imagenet_train(void **st)
+{
+	(void)st;
+	assert_int_equal(parse("Epoch: [3][  10/5005]\tTime  0.355 ( 0.420)\tData  0.001 ( 0.102)\t"
+			       "Loss 6.9088e+00 (6.9137e+00)\tAcc@1   0.00 (  0.11)\tAcc@5   0.78 (  0.53)"),
+			 5);
+	assert_int_equal(r.epoch, 3);
+	assert_int_equal(r.iteration, 10);
+	assert_int_equal(r.total, 5005);
+	assert_string_equal(r.group, "train");
+	NAME(2, "loss");
+	EQ("loss", 6.9088);
+	EQ("acc@1", 0.0);
+	EQ("acc@5", 0.78);
+	EQ("time", 0.355);
+	assert_string_equal(r.m[2].text, "6.9088e+00");
+}
+
+static void imagenet_test(void **st)
+{
+	(void)st;
+	assert_int_equal(parse("Test: [ 10/196]\tTime  0.213 ( 0.368)\tLoss 7.0162e-01 (6.8845e-01)\t"
+			       "Acc@1  81.25 ( 82.39)\tAcc@5  96.09 ( 95.03)"),
+			 4);
+	assert_string_equal(r.group, "test");
+	assert_int_equal(r.iteration, 10);
+	EQ("acc@1", 81.25);
+	assert_int_equal(parse(" * Acc@1 76.130 Acc@5 92.862"), 2);
+	assert_string_equal(r.group, "test");
+	EQ("acc@1", 76.13);
+	EQ("acc@5", 92.862);
+}
+
+static void tensorflow_estimator(void **st)
+{
+	(void)st;
+	assert_int_equal(parse("INFO:tensorflow:loss = 0.52316, step = 100 (0.512 sec)"), 1);
+	EQ("loss", 0.52316);
+	assert_int_equal(r.iteration, 100);
+	assert_int_equal(parse("INFO:tensorflow:global_step/sec: 195.3"), 1);
+	EQ("global_step/sec", 195.3);
+	assert_int_equal(parse("INFO:tensorflow:Saving dict for global step 1000: accuracy = 0.9137, "
+			       "global_step = 1000, loss = 0.30177"),
+			 2);
+	assert_string_equal(r.group, "test");
+	assert_int_equal(r.iteration, 1000);
+	EQ("accuracy", 0.9137);
+	EQ("loss", 0.30177);
+	assert_int_equal(parse("INFO:tensorflow:Restoring parameters from /tmp/model.ckpt-1000"), 0);
+}
+
+static void step_prefix(void **st)
+{
+	(void)st;
+	assert_int_equal(parse("Step 100: loss = 0.5"), 1);
+	assert_int_equal(r.iteration, 100);
+	EQ("loss", 0.5);
+	assert_int_equal(parse("step 200, loss: 0.25, accuracy: 0.75"), 2);
+	assert_int_equal(r.iteration, 200);
+	EQ("accuracy", 0.75);
+	assert_int_equal(parse("step 300: lr=0.01 loss=0.125"), 2);
+	assert_int_equal(r.iteration, 300);
+	EQ("lr", 0.01);
+	assert_int_equal(parse("Step 4: starting the next phase"), 0);
+	assert_int_equal(r.iteration, 4);
+}
+
+static void value_text(void **st)
+{
+	(void)st;
+	assert_int_equal(parse("1/3 [=>...] - ETA: 0s - loss: 0.9000 - accuracy: 0.5000"), 2);
+	assert_string_equal(r.m[0].text, "0.9000");
+	assert_int_equal(parse("Test set: Average loss: 0.0331, Accuracy: 9890/10000 (99%)"), 2);
+	assert_string_equal(r.m[0].text, "0.0331");
+	assert_string_equal(r.m[1].text, ""); /* a computed ratio has no text */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +482,11 @@ int main(void)
 		cmocka_unit_test(pytorch_test_set),
 		cmocka_unit_test(pytorch_cifar_tutorial),
 		cmocka_unit_test(horovod_tagged),
+		cmocka_unit_test(imagenet_train),
+		cmocka_unit_test(imagenet_test),
+		cmocka_unit_test(tensorflow_estimator),
+		cmocka_unit_test(step_prefix),
+		cmocka_unit_test(value_text),
 		cmocka_unit_test(pairs_digits_c),
 		cmocka_unit_test(pairs_step),
 		cmocka_unit_test(pairs_scientific),

@@ -22,11 +22,27 @@ struct coll {
 	int n, fail;
 };
 
+/* INT and FLOAT values carry their number (record.h's has_num), others none */
+static void check_nums(const struct em_rec *r)
+{
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < (s ? r->n_values : r->n_etimes); i++) {
+			const struct em_kv *kv = s ? &r->values[i] : &r->etimes[i];
+			if (kv->type == EM_INT || kv->type == EM_FLOAT) {
+				assert_true(kv->has_num);
+				assert_true(kv->num == strtod(kv->value, NULL));
+			} else {
+				assert_false(kv->has_num);
+			}
+		}
+}
+
 static int collect(void *ctx, const struct em_rec *r)
 {
 	struct coll *c = ctx;
 	if (c->fail)
 		return c->fail;
+	check_nums(r);
 	sb_addf(&c->out, "%s|%lld|%s|", r->group, (long long)r->time_ms, r->subid ? r->subid : "-");
 	for (int i = 0; i < r->n_etimes; i++)
 		sb_addf(&c->out, "%s%s:%s=%s", i ? "," : "", r->etimes[i].key, em_type_name(r->etimes[i].type),
@@ -138,6 +154,8 @@ static void blank_lines(void **st)
 	}
 }
 
+#define E10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" /* 10 x e-acute */
+
 static void bad_lines(void **st)
 {
 	(void)st;
@@ -179,6 +197,9 @@ static void bad_lines(void **st)
 		{ "{'grouplabel': 'g', 'values': {}, 'meta': {'subid': 1.5}}", "meta.subid: expected a string, got a number" },
 		{ "{'grouplabel': 'g\\u0000h', 'values': {}}", "not JSON: " },
 		{ "{'grouplabel': 'g', 'values': {'a\\u0001b': {'type': 9, 'value': 1}}}", "values.a?b.type: \"9\" is not a value type" },
+		/* long values are cut at a character boundary in messages */
+		{ "{'grouplabel': 'g', 'values': {'x': {'type': 2, 'value': '" E10 E10 E10 E10 E10 "'}}}",
+		  "values.x.value: \"" E10 E10 "...\" is not an integer" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *m = bad(cases[i].line);
