@@ -102,6 +102,10 @@ fi
 say "weft show $id"
 weft show "$id" || fail "weft show $id failed"
 
+say "weft metrics $id --plot   (recognised in the training log, no configuration)"
+weft metrics "$id" || fail "weft metrics $id failed"
+weft metrics "$id" --plot | sed -n 1,16p || fail "weft metrics $id --plot failed"
+
 # --- 4. the trained model ----------------------------------------------------------------
 say "weft download $id -o $work/model.zip"
 weft download "$id" -o "$work/model.zip" || fail "weft download $id failed"
@@ -129,7 +133,8 @@ The demo's server is stopped; its data stays in $home
   weft server --listen 127.0.0.1:$port --home $home >$work/server.log 2>&1 &
   weft list                               # every job: id, name, framework, status
   weft show $id         # the job: resources, data stores, status history
-  weft logs $id         # its log lines (-f follows a running job)
+  weft logs $id         # its log lines (-f follows a running job, --search TEXT finds lines)
+  weft metrics $id --plot   # each metric over the iterations (-f follows a running job)
   weft download $id -o model.zip   # model.bin, results.json, training log
   weft train examples/digits-c/manifest.yml examples/digits-c --follow
   weft train examples/digits-pytorch/manifest.yml examples/digits-pytorch --follow  # needs python3-torch
