@@ -218,6 +218,14 @@ static int follow_file(struct file_src *fs, const char *path, const char *group,
 		want = FILE_CHUNK;
 	unsigned char *buf = xmalloc(want);
 	ssize_t got = pread(fd, buf, want, offset);
+	if (is_tb && got > 0) {
+		/* a record larger than a chunk (a model's graph, an image): read all of it */
+		size_t need = tfe_record_size(buf, (size_t)got);
+		if (need > (size_t)got && offset + (int64_t)need <= st.st_size) {
+			buf = xrealloc(buf, need);
+			got = pread(fd, buf, need, offset);
+		}
+	}
 	close(fd);
 	if (got <= 0) {
 		free(buf);
