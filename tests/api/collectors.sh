@@ -113,6 +113,9 @@ printf '%s\n' '{"wall_time": 1700000002, "step": 1, "values": [{"tag": "acc", "p
 printf '%s\n' '{"wall_time": 1700000003, "step": 5, "values": [{"tag": "x", "simple_value": 1}]}' | w bad.tmp -
 printf '\xff' | dd of=bad.tmp bs=1 seek=8 conv=notrunc 2>/dev/null
 mv bad.tmp $tb/bad/events.out.tfevents.3.host
+mkdir -p $tb/big
+{ python3 -c 'import json; print(json.dumps({"wall_time": 1700000005, "graph_def": "g" * (5 << 20)}))'
+  echo '{"wall_time": 1700000006, "step": 9, "values": [{"tag": "after_graph", "simple_value": 2}]}'; } | w $tb/big/events.out.tfevents.4.host -
 sleep 1
 printf '%s\n' '{"wall_time": 1700000004, "step": 2, "values": [{"tag": "loss", "simple_value": 0.125}]}' \
 	| w $tb/train/events.out.tfevents.1.host - --append
@@ -123,8 +126,10 @@ submit "$(manifest tb 'bash train.sh' 'evaluation_metrics:
 tid=$JOB_ID
 if wait_status "$tid" COMPLETED 40; then ok "tensorboard job completes"; else not_ok "tensorboard job completes"; fi
 api GET "/v1/logs/$tid/emetrics?pagesize=100"
-check_json "records by run: eval, train x2 (the corrupt run gives none)" \
-	'[.models[] | .grouplabel] | sort | join(",")' "eval,train,train"
+check_json "records by run: big, eval, train x2 (the corrupt run gives none)" \
+	'[.models[] | .grouplabel] | sort | join(",")' "big,eval,train,train"
+check_json "a record after a 5 MiB graph record (larger than a read) is read" \
+	'.models[] | select(.grouplabel == "big") | .values.after_graph.value' "2"
 check_json "train step 1: both tags, FLOAT" \
 	'.models[] | select(.grouplabel == "train" and .etimes.iteration.value == "1") | "\(.values.loss.type) \(.values.loss.value) \(.values.acc.value)"' \
 	"FLOAT 0.5 0.25"
