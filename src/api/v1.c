@@ -478,7 +478,7 @@ static enum MHD_Result do_emetrics_post(struct request *r)
 	if (!j)
 		return reply_error(r, 400, NULL, "%s", why);
 	int added = 0;
-	int rc = tds_post_emetrics(r->t, id, j, &added, &e);
+	int rc = tds_post_emetrics(r->t, id, j, r->job_token, &added, &e);
 	json_decref(j);
 	if (rc)
 		return reply_err(r, &e, NULL);

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "manifest/manifest.h"
+#include "tds/collect.h"
 #include "util/fs.h"
 #include "util/sbuf.h"
 #include <stdio.h>
@@ -177,6 +178,12 @@ int cmd_validate(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "weft: %s: %s\n", file, e.msg);
 		return rc == WEFT_EIO ? EXIT_SYSTEM : EXIT_USER;
+	}
+	/* what the server checks beyond the shape: regexes compile, `in` stays in the job */
+	if (tds_check_spec(m->evaluation_metrics, &e)) {
+		fprintf(stderr, "weft: %s: %s\n", file, e.msg);
+		manifest_free(m);
+		return EXIT_USER;
 	}
 	if (json)
 		print_json(m);

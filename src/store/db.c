@@ -81,7 +81,6 @@ static const char *schema[] = {
 	"ALTER TABLE log_offsets ADD COLUMN state TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE emetrics(id INTEGER PRIMARY KEY, learner INT NOT NULL, time_ms INT NOT NULL,"
 	"  grp TEXT NOT NULL, subid TEXT NOT NULL, etimes TEXT NOT NULL, vals TEXT NOT NULL);"
-	"CREATE INDEX emetrics_time ON emetrics(id >> 36, time_ms);"
 	"CREATE TABLE em_sources(job_id TEXT NOT NULL, path TEXT NOT NULL, offset INT NOT NULL,"
 	"  state TEXT NOT NULL DEFAULT '', PRIMARY KEY(job_id, path)) WITHOUT ROWID;"
 	"CREATE TABLE metric_series(job_id TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,"

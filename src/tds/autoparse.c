@@ -481,9 +481,8 @@ static int parse_meter(const char *p, const char *e, struct ap_result *out)
 	if (!(q = scan_int(skip_spaces(p, e), e, &b)) || q >= e || *q != '/' || !(q = scan_int(q + 1, e, &c)) ||
 	    q >= e || *q != ']')
 		return 0;
-	out->iteration = b;
-	if (strcmp(out->group, "test"))
-		out->total = c;
+	/* the example counts epochs from 0: batch b of c in epoch E is step E*c + b */
+	out->iteration = out->epoch >= 0 && strcmp(out->group, "test") ? (int64_t)out->epoch * c + b : b;
 	for (p = q + 1; p < e;) {
 		const char *t = memchr(p, '\t', (size_t)(e - p));
 		const char *end = t ? t : e;

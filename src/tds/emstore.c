@@ -514,9 +514,27 @@ static int count_emit(void *ctx, const struct em_rec *r)
 	return 0;
 }
 
-int tds_post_emetrics(struct trainer *t, const char *id, const json_t *body, int *added, struct weft_err *e)
+int tds_post_emetrics(struct trainer *t, const char *id, const json_t *body, int running_only, int *added,
+		      struct weft_err *e)
 {
 	*added = 0;
+	if (running_only) {
+		struct db_conn *c = db_acquire(t->db);
+		sqlite3_stmt *st = db_stmt(c, "SELECT status FROM jobs WHERE id=? AND deleted=0");
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		char status[32] = "";
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		db_release(t->db, c);
+		if (!*status)
+			return err_set(e, WEFT_ENOTFOUND, "no training job %s", id);
+		if (!strcmp(status, ST_COMPLETED) || !strcmp(status, ST_FAILED) || !strcmp(status, ST_HALTED))
+			return err_set(e, WEFT_ECONFLICT,
+				       "job %s has ended (%s): its job token no longer adds records (its owner's "
+				       "credentials still do)",
+				       id, status);
+	}
 	const json_t *recs = body;
 	if (json_is_object(body) && json_object_get(body, "records"))
 		recs = json_object_get(body, "records");
@@ -537,9 +555,11 @@ int tds_post_emetrics(struct trainer *t, const char *id, const json_t *body, int
 		texts[i] = json_dumps(json_array_get(recs, i), JSON_COMPACT);
 		int got = 0;
 		struct weft_err pe;
-		if (!texts[i] || emfile_parse_line(texts[i], strlen(texts[i]), count_emit, &got, &pe) || got != 1)
-			rc = err_set(e, WEFT_EINVAL, "records[%zu]: %s", i,
-				     !texts[i] || got != 1 ? "is not an emetrics record" : pe.msg);
+		int prc = texts[i] ? emfile_parse_line(texts[i], strlen(texts[i]), count_emit, &got, &pe) : WEFT_EINVAL;
+		if (prc)
+			rc = err_set(e, WEFT_EINVAL, "records[%zu]: %s", i, texts[i] ? pe.msg : "is not JSON");
+		else if (got != 1)
+			rc = err_set(e, WEFT_EINVAL, "records[%zu]: is empty (a record needs grouplabel and values)", i);
 	}
 	if (!rc && n) {
 		struct db_conn *c = db_acquire(t->db);

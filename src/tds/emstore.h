@@ -42,8 +42,11 @@ int tds_emetrics(struct trainer *t, const char *id, const char *user, const stru
 int tds_model_metrics(struct trainer *t, const char *id, int points, json_t **out, struct weft_err *e);
 /* Stores records posted by a learner or a user: body is one record, an array,
  * or {"records": [...]}. *added gets the number stored. A bad record fails
- * the whole request with a message naming its index and field. */
-int tds_post_emetrics(struct trainer *t, const char *id, const json_t *body, int *added, struct weft_err *e);
+ * the whole request with a message naming its index and field. With
+ * running_only (a learner's job token), a job that has ended gives
+ * WEFT_ECONFLICT. */
+int tds_post_emetrics(struct trainer *t, const char *id, const json_t *body, int running_only, int *added,
+		      struct weft_err *e);
 /* Deletes a job's records, sources and summaries. */
 int tds_delete_emetrics(struct db_conn *c, const char *id);
 

@@ -223,6 +223,19 @@ int tds_loglines(struct trainer *t, const char *id, const char *user, const stru
 		min_time = q->since_ms;
 	if (start < after + 1)
 		start = after + 1;
+	if (min_time > 0) {
+		/* lines carry their ingestion time, which never decreases along a job's
+		 * lines: the time index finds the first one at or after since_time */
+		sqlite3_stmt *s = db_stmt(c, "SELECT id FROM loglines WHERE (id >> 36) = ? AND time_ms >= ? "
+					     "ORDER BY time_ms, id LIMIT 1");
+		sqlite3_bind_int64(s, 1, key);
+		sqlite3_bind_int64(s, 2, min_time);
+		int64_t first = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) & TDS_RINDEX_MASK
+							      : TDS_RINDEX_MASK;
+		sqlite3_reset(s);
+		if (start < first)
+			start = first;
+	}
 	sqlite3_stmt *st;
 	char *text = NULL;
 	if (q->search_type == TDS_SEARCH_TERM || q->search_type == TDS_SEARCH_MATCH) {

@@ -167,7 +167,8 @@ int tfe_find(const char *dir, tfe_found_fn found, void *ctx, struct weft_err *e)
 	}
 	free(w.links);
 
-	qsort(w.files, w.n_files, sizeof *w.files, cmp_found);
+	if (w.n_files > 1) /* qsort must not get NULL, even for 0 files */
+		qsort(w.files, w.n_files, sizeof *w.files, cmp_found);
 	/* one call per file, even when links or hard links give it several names */
 	if (w.n_files > 1) {
 		struct found_file **by = xmalloc(w.n_files * sizeof *by);

@@ -129,6 +129,9 @@ api_as "$ptoken" POST "/v1/logs/$id/emetrics" -d '{"grouplabel":"x","values":{"a
 check_error "another job's token: 401" 401
 api_as "$ptoken" GET "/v1/logs/$pid/emetrics"
 check_error "a job token cannot read: 401" 401
+api_as "$ptoken" POST "/v1/logs/$pid/emetrics" -d '{"grouplabel":"x","values":{"a":{"value":1}}}'
+check_error "the token of a job that ended: 409" 409
+check_match "the answer says the job ended" 'has ended' "$(jbody .description)"
 api_as "wjob_0000" POST "/v1/logs/$pid/emetrics" -d '{"grouplabel":"x","values":{"a":1}}'
 check_error "a forged job token: 401" 401
 api POST "/v1/logs/$pid/emetrics" -d '[{"grouplabel":"u","values":{"a":{"type":"INT","value":"3"}}},{"grouplabel":"u","values":{"a":{"value":4}}}]'
@@ -136,7 +139,7 @@ check_status "the owner posts an array: 201" 201
 check_json "added 2" '.added' "2"
 api POST "/v1/logs/$pid/emetrics" -d '{"records":[{"grouplabel":"u","values":{"a":{"value":5}}},{"grouplabel":"u","values":"bad"}]}'
 check_error "a bad record fails the request, naming it" 400
-check_match "a bad record fails the request, naming it: names it" 'records\[1\]' "$(jbody .description)"
+check_match "a bad record fails the request, naming it and the field" 'records\[1\]: values' "$(jbody .description)"
 api GET "/v1/logs/$pid/emetrics?group=u&pagesize=100"
 check_json "nothing of the failed request was stored" '[.models[].values.a.value] | join(",")' "3,4"
 api POST "/v1/logs/$pid/emetrics" -d 'not json'
