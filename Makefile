@@ -81,7 +81,8 @@ test-only: $(BUILD)/weft $(UNIT_BIN)
 asan: setup
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-only
 
-bench: setup $(BUILD)/weft
+bench: $(BUILD)/weft
+	@WEFT_BENCH=1 scripts/setup.sh
 	@WEFT_BIN=$(abspath $(BUILD)/weft) bench/run.sh
 
 demo: setup $(BUILD)/weft

@@ -4,7 +4,8 @@
 # same command, with and without cgroups; and (2) GET /v1/models/{id}
 # requests/s under wrk against nginx serving the same bytes as a static file;
 # (3) log ingestion through collector + store against grep -c (bench/ingest.sh);
-# (4) TensorBoard event-file reading against a pure-Python reader (bench/tfevents.sh).
+# (4) TensorBoard event-file reading against a pure-Python reader (bench/tfevents.sh);
+# (5) model serving against Flask+gunicorn and nginx (bench/serve.sh).
 # Needs WEFT_BIN (make bench sets it). Everything lives in a fresh temp dir and
 # every process it starts is stopped on exit. See docs/benchmarks.md.
 set -euo pipefail
@@ -239,6 +240,8 @@ stop_pid "$NGINX_PID"; NGINX_PID=
 # --- 3. log ingestion, 4. event-file reading --------------------------------
 run_child "$ROOT/bench/ingest.sh" >"$TMP/ingest.txt" || die "the ingestion benchmark failed"
 run_child "$ROOT/bench/tfevents.sh" >"$TMP/tfevents.txt" || die "the event-file benchmark failed"
+# --- 5. model serving -----------------------------------------------------------
+run_child "$ROOT/bench/serve.sh" >"$TMP/serve.txt" || die "the serving benchmark failed"
 
 # --- summary ---------------------------------------------------------------
 line() { # label file
@@ -265,7 +268,7 @@ read -r LOAD2 _ </proc/loadavg
 	printf '  %-22s weft %7.0f req/s (p50 %.2f ms  p99 %.2f ms) | nginx %7.0f req/s (p50 %.2f ms  p99 %.2f ms) | ratio %s\n' \
 		"GET /v1/models/ID" "$WR" "$(wrk_field "$TMP/wrk-weft.txt" p50)" "$(wrk_field "$TMP/wrk-weft.txt" p99)" \
 		"$NR" "$(wrk_field "$TMP/wrk-nginx.txt" p50)" "$(wrk_field "$TMP/wrk-nginx.txt" p99)" "$(ratio "$WR" "$NR")"
-	cat "$TMP/ingest.txt" "$TMP/tfevents.txt"
+	cat "$TMP/ingest.txt" "$TMP/tfevents.txt" "$TMP/serve.txt"
 } | tee "$TMP/summary.txt"
 
 # keep the evidence: summary, per-job samples, wrk output, server logs

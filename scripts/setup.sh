@@ -9,6 +9,8 @@ PKGS=(build-essential pkg-config clang libmicrohttpd-dev libjansson-dev libyaml-
       prometheus) # prometheus: promtool, which tests/api/metrics.sh runs on GET /metrics
 # PyTorch is large; only the example that needs it asks for it (WEFT_WITH_TORCH=1).
 if [ "${WEFT_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-onnx); fi
+# The serving benchmark's baseline: the PyTorch model behind Flask and gunicorn.
+if [ "${WEFT_BENCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-flask gunicorn); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

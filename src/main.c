@@ -25,6 +25,11 @@ static const struct command commands[] = {
 	{ "validate", cmd_validate, "check a manifest and print the resolved job" },
 	{ "user", cmd_user, "manage users (admin): user add NAME" },
 	{ "data", cmd_data, "object store: data put BUCKET PATH..., data ls BUCKET" },
+	{ "deploy", cmd_deploy, "serve a trained model: SPEC (SeldonDeployment) or --training-id ID" },
+	{ "deployments", cmd_deployments, "list your deployments" },
+	{ "deployment", cmd_deployment, "deployment show NAME: status, endpoints, lineage" },
+	{ "predict", cmd_predict, "send a prediction to a deployment (Seldon, or --v2)" },
+	{ "undeploy", cmd_undeploy, "stop serving a deployment and delete it" },
 	{ "version", cmd_version, "print the version" },
 };
 

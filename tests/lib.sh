@@ -165,7 +165,8 @@ free_port() {
 _launch() {
 	local deadline
 	echo "=== $(date +%T.%N) start on port $PORT" >>"$WEFT_HOME/server.log"
-	"$WEFT_BIN" server --listen "127.0.0.1:$PORT" --home "$WEFT_HOME" >>"$WEFT_HOME/server.log" 2>&1 &
+	# shellcheck disable=SC2086 # SERVER_ARGS: extra flags, split on spaces
+	"$WEFT_BIN" server --listen "127.0.0.1:$PORT" --home "$WEFT_HOME" ${SERVER_ARGS:-} >>"$WEFT_HOME/server.log" 2>&1 &
 	SERVER_PID=$!
 	export WEFT_SERVER=http://127.0.0.1:$PORT
 	deadline=$((SECONDS + ${START_TIMEOUT:-10} * TIME_SCALE))

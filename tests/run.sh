@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - runs the whole weft test suite and ends with "N passed, N failed".
 # Usage: WEFT_BIN=/abs/weft UNIT_DIR=/abs/dir/of/test_binaries tests/run.sh
-# Runs every $UNIT_DIR/test_* (cmocka, TAP output), then tests/api/*.sh and
+# Runs every $UNIT_DIR/test_* (cmocka, TAP output), then tests/api/*.sh, tests/serve/*.sh and
 # tests/lifecycle/*.sh (plan-less TAP from tests/lib.sh), JOBS at a time (default 2).
 # TESTS=ERE runs only the programs whose name (e.g. "unit/test_manifest", "api/auth")
 # matches. A program that exits non-zero without a "not ok" line, or prints fewer
@@ -39,7 +39,7 @@ if [ -d "$UNIT_DIR" ]; then
 		progs+=("unit/$(basename "$b")	$b")
 	done
 fi
-for f in "$ROOT"/tests/api/*.sh "$ROOT"/tests/lifecycle/*.sh; do
+for f in "$ROOT"/tests/api/*.sh "$ROOT"/tests/lifecycle/*.sh "$ROOT"/tests/serve/*.sh; do
 	[ -f "$f" ] || continue
 	rel=${f#"$ROOT"/tests/}
 	progs+=("${rel%.sh}	bash $f")

@@ -2,8 +2,10 @@
  * Adam, mini-batches) on the 8x8 digits data set, in plain C11 with libm only.
  * It shows what a weft learner does: reads $DATA_DIR, prints one line per epoch for the
  * log collector, checkpoints every epoch into $CHECKPOINT_DIR (atomically) and resumes
- * from it after a halt, and leaves model.bin + results.json in $RESULT_DIR.
- * Formats of checkpoint.bin and model.bin: see README.md next to this file. */
+ * from it after a halt, and leaves model.bin, model.onnx + results.json in $RESULT_DIR.
+ * model.onnx is the same network as an ONNX graph (encoded by hand below: protobuf is a
+ * handful of varints), so weft can serve it natively without a converter.
+ * Formats of checkpoint.bin, model.bin and model.onnx: see README.md next to this file. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -454,6 +456,154 @@ static void model_body(struct wbuf *w, const void *arg)
 		put_f32(w, p[OFF_B2 + i]);
 }
 
+/* ---- model.onnx: protobuf written by hand (field numbers from ONNX's onnx.proto3) ---- */
+
+struct pb {
+	unsigned char *b;
+	size_t n, cap;
+};
+
+static void pb_raw(struct pb *p, const void *d, size_t n)
+{
+	if (p->n + n > p->cap) {
+		size_t cap = p->cap ? p->cap : 256;
+		while (cap < p->n + n)
+			cap *= 2;
+		unsigned char *b = realloc(p->b, cap);
+		if (!b)
+			die("out of memory writing model.onnx");
+		p->b = b;
+		p->cap = cap;
+	}
+	if (n)
+		memcpy(p->b + p->n, d, n);
+	p->n += n;
+}
+
+static void pb_varint(struct pb *p, uint64_t v)
+{
+	unsigned char b[10];
+	size_t n = 0;
+	do {
+		b[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	pb_raw(p, b, n);
+}
+
+static void pb_int(struct pb *p, int field, uint64_t v) /* wire type 0: varint */
+{
+	pb_varint(p, (uint64_t)field << 3);
+	pb_varint(p, v);
+}
+
+static void pb_bytes(struct pb *p, int field, const void *d, size_t n) /* wire type 2 */
+{
+	pb_varint(p, (uint64_t)field << 3 | 2);
+	pb_varint(p, n);
+	pb_raw(p, d, n);
+}
+
+static void pb_str(struct pb *p, int field, const char *s) { pb_bytes(p, field, s, strlen(s)); }
+
+/* Appends sub as embedded message `field` and frees it. */
+static void pb_msg(struct pb *p, int field, struct pb *sub)
+{
+	pb_bytes(p, field, sub->b, sub->n);
+	free(sub->b);
+	memset(sub, 0, sizeof *sub);
+}
+
+/* NodeProto: input 1, output 2, name 3, op_type 4, attribute 5 (name 1, i 3, type 20 = INT). */
+static void onnx_node(struct pb *graph, const char *op, const char *in0, const char *in1,
+		      const char *in2, const char *out, const char *int_attr, int64_t value)
+{
+	struct pb n = {0};
+	const char *ins[] = {in0, in1, in2};
+	for (int i = 0; i < 3; i++)
+		if (ins[i])
+			pb_str(&n, 1, ins[i]);
+	pb_str(&n, 2, out);
+	pb_str(&n, 3, out);
+	pb_str(&n, 4, op);
+	if (int_attr) {
+		struct pb a = {0};
+		pb_str(&a, 1, int_attr);
+		pb_int(&a, 3, (uint64_t)value);
+		pb_int(&a, 20, 2);
+		pb_msg(&n, 5, &a);
+	}
+	pb_msg(graph, 1, &n);
+}
+
+/* TensorProto: dims 1, data_type 2 (1 = FLOAT), name 8, raw_data 9 (little-endian). */
+static void onnx_init(struct pb *graph, const char *name, int ndim, const int *dims,
+		      const double *v, int n)
+{
+	struct pb t = {0}, raw = {0};
+	for (int i = 0; i < ndim; i++)
+		pb_int(&t, 1, (uint64_t)dims[i]);
+	pb_int(&t, 2, 1);
+	pb_str(&t, 8, name);
+	for (int i = 0; i < n; i++) {
+		float f = (float)v[i];
+		uint32_t u;
+		memcpy(&u, &f, 4);
+		unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
+				      (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+		pb_raw(&raw, b, 4);
+	}
+	pb_bytes(&t, 9, raw.b, raw.n);
+	free(raw.b);
+	pb_msg(graph, 5, &t);
+}
+
+/* ValueInfoProto {name 1, type 2 {tensor_type 1 {elem_type 1, shape 2 {dim 1 {dim_param 2 |
+ * dim_value 1}}}}}: a float tensor of shape [batch, width]. */
+static void onnx_io(struct pb *graph, int field, const char *name, int width)
+{
+	struct pb vi = {0}, type = {0}, tensor = {0}, shape = {0}, d0 = {0}, d1 = {0};
+	pb_str(&d0, 2, "batch");
+	pb_int(&d1, 1, (uint64_t)width);
+	pb_msg(&shape, 1, &d0);
+	pb_msg(&shape, 1, &d1);
+	pb_int(&tensor, 1, 1);
+	pb_msg(&tensor, 2, &shape);
+	pb_msg(&type, 1, &tensor);
+	pb_str(&vi, 1, name);
+	pb_msg(&vi, 2, &type);
+	pb_msg(graph, field, &vi);
+}
+
+/* pixels (0..16) -> Mul 1/16 -> Gemm W1 b1 -> Relu -> Gemm W2 b2 -> Softmax -> probabilities */
+static void model_onnx_body(struct wbuf *w, const void *arg)
+{
+	const double *p = arg;
+	struct pb g = {0}, m = {0}, opset = {0};
+	const double scale = 1.0 / 16;
+	const int d_w1[] = {N_HID, N_IN}, d_b1[] = {N_HID}, d_w2[] = {N_OUT, N_HID}, d_b2[] = {N_OUT};
+	onnx_node(&g, "Mul", "pixels", "scale", NULL, "scaled", NULL, 0);
+	onnx_node(&g, "Gemm", "scaled", "W1", "b1", "hidden_linear", "transB", 1);
+	onnx_node(&g, "Relu", "hidden_linear", NULL, NULL, "hidden", NULL, 0);
+	onnx_node(&g, "Gemm", "hidden", "W2", "b2", "logits", "transB", 1);
+	onnx_node(&g, "Softmax", "logits", NULL, NULL, "probabilities", "axis", 1);
+	pb_str(&g, 2, "digits-c");
+	onnx_init(&g, "scale", 0, NULL, &scale, 1);
+	onnx_init(&g, "W1", 2, d_w1, p + OFF_W1, N_HID * N_IN);
+	onnx_init(&g, "b1", 1, d_b1, p + OFF_B1, N_HID);
+	onnx_init(&g, "W2", 2, d_w2, p + OFF_W2, N_OUT * N_HID);
+	onnx_init(&g, "b2", 1, d_b2, p + OFF_B2, N_OUT);
+	onnx_io(&g, 11, "pixels", N_IN);
+	onnx_io(&g, 12, "probabilities", N_OUT);
+	pb_int(&m, 1, 7);                /* ir_version */
+	pb_str(&m, 2, "weft digits-c");  /* producer_name */
+	pb_msg(&m, 7, &g);               /* graph */
+	pb_int(&opset, 2, 13);           /* the standard domain, opset 13 */
+	pb_msg(&m, 8, &opset);
+	put_bytes(w, m.b, m.n);
+	free(m.b);
+}
+
 static uint64_t get_u64(const unsigned char *b)
 {
 	uint64_t v = 0;
@@ -537,6 +687,9 @@ static void write_results(const struct config *c, const struct state *st,
 	char path[4200];
 	snprintf(path, sizeof path, "%s/model.bin", c->result_dir);
 	if (write_atomic(path, model_body, st->p) != 0)
+		exit(1);
+	snprintf(path, sizeof path, "%s/model.onnx", c->result_dir);
+	if (write_atomic(path, model_onnx_body, st->p) != 0)
 		exit(1);
 	snprintf(path, sizeof path, "%s/results.json", c->result_dir);
 	FILE *f = fopen(path, "w");

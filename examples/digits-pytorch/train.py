@@ -3,7 +3,8 @@
 # mini-batches) on the 8x8 digits data set as examples/digits-c, written with torch.
 # It reads $DATA_DIR, prints one line per epoch, checkpoints every epoch into
 # $CHECKPOINT_DIR (torch.save to a temporary file, then os.replace), resumes from it after
-# a halt, and leaves model.pt + results.json in $RESULT_DIR. Run by Debian's /usr/bin/python3.
+# a halt, and leaves model.pt, model.onnx (torch.onnx.export: raw pixels in, probabilities
+# out, for weft's native serving) + results.json in $RESULT_DIR. Run by /usr/bin/python3.
 import json
 import math
 import os
@@ -83,6 +84,35 @@ def save_atomic(torch, obj, path):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def export_onnx(torch, nn, model, path):
+    """Writes model.onnx: pixels (0..16, [batch, 64]) -> probabilities ([batch, 10]), the
+    network with its input scaling and a softmax, as the digits-c learner writes it."""
+    class Serving(nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, pixels):  # * 0.0625 is exactly / 16, and exports as a Mul
+            return torch.softmax(self.net(pixels * 0.0625), dim=1)
+
+    model.eval()
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    try:
+        with torch.no_grad():
+            torch.onnx.export(Serving(model), torch.zeros(1, N_IN), tmp,
+                              input_names=["pixels"], output_names=["probabilities"],
+                              dynamic_axes={"pixels": {0: "batch"},
+                                            "probabilities": {0: "batch"}},
+                              opset_version=13)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except Exception as e:  # the other results are still good: say so and go on
+        sys.stderr.write("digits-train: cannot export %s (%s)\n" % (path, e))
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def load_checkpoint(torch, path):
@@ -230,6 +260,7 @@ def main():
     test_loss, test_acc = evaluate(tst_x, tst_y)
     os.makedirs(result_dir, exist_ok=True)
     save_atomic(torch, model.state_dict(), os.path.join(result_dir, "model.pt"))
+    export_onnx(torch, nn, model, os.path.join(result_dir, "model.onnx"))
     results = {"test_accuracy": round(test_acc, 4), "test_loss": round(test_loss, 4),
                "epochs": epoch, "learning_rate": lr, "batch_size": batch_size,
                "hidden_units": N_HID, "train_samples": len(fit_y),

@@ -5,10 +5,14 @@
 #define WEFT_API_H
 #include "trainer/trainer.h"
 
+struct serve;
+
 struct api_opts {
 	const char *host;          /* listen address, e.g. 127.0.0.1 or 0.0.0.0 */
 	int port;
 	uint64_t max_upload;       /* bytes of model zip or data object per request */
+	uint64_t max_predict_body; /* bytes of a prediction request (default 64 MiB) */
+	struct serve *serve;       /* deployments (may be NULL: no serving) */
 };
 
 struct api_server;

@@ -5,6 +5,8 @@
  * to MHD's completion notice into weft_http_request_duration_seconds. */
 #include "api/metrics.h"
 #include "api/request.h"
+#include "serve/oip.h"
+#include "serve/seldon.h"
 #include "auth/auth.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -107,6 +109,24 @@ enum MHD_Result reply_error(struct request *r, unsigned int status, const char *
 	if (status >= 500)
 		log_error("%s %s -> %u: %s", r->method, r->url, status, msg);
 	return reply_json(r, status, body);
+}
+
+enum MHD_Result reply_proto_error(struct request *r, unsigned int status, const char *msg)
+{
+	struct sbuf sb = SBUF_INIT;
+	if (r->protocol == PROTO_SELDON) {
+		const char *reason = status == 413 ? SELDON_REASON_TOOBIG
+				     : status == 401 ? "UNAUTHORIZED"
+				     : status == 404 ? "NOT_FOUND"
+				     : status < 500 ? SELDON_REASON_DATA
+						    : "MICROSERVICE_INTERNAL_ERROR";
+		seldon_status_body((int)status, reason, msg, &sb);
+	} else {
+		oip_error_body(msg, &sb);
+	}
+	size_t len = sb.len;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, sb_detach(&sb), MHD_RESPMEM_MUST_FREE);
+	return reply_queue(r, status, resp, "application/json");
 }
 
 unsigned int http_status_for(int code)
@@ -275,6 +295,10 @@ static void begin(struct request *r)
 			r->job_token = 1;
 			r->authed = 1;
 			snprintf(r->who.name, sizeof r->who.name, "job:%s", r->seg[2]);
+		} else if (authz && !strncmp(authz, "Bearer wdep_", 12) && v1_route_deploy_token(r)) {
+			r->deploy_token = authz + 7; /* checked against the deployment by its handler */
+			r->authed = 1;
+			snprintf(r->who.name, sizeof r->who.name, "oauth");
 		} else if (auth_check(r->t, authz, wu, &r->who, &e)) {
 			fail(r, 401, NULL, "%s", e.msg);
 			return;
@@ -282,6 +306,15 @@ static void begin(struct request *r)
 		r->authed = 1;
 	}
 	r->body_kind = v1_body_kind(r);
+	if (r->body_kind == BODY_PREDICT) {
+		const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > r->srv->max_predict_body) {
+			fail(r, 413, NULL, "request body of %s bytes is larger than this server's limit of %llu bytes "
+					   "(weft server --max-predict-body)",
+			     cl, (unsigned long long)r->srv->max_predict_body);
+			return;
+		}
+	}
 	if (r->body_kind == BODY_MULTIPART) {
 		r->pp = MHD_create_post_processor(r->conn, 64 * 1024, post_iter, r);
 		if (!r->pp)
@@ -306,6 +339,14 @@ static void body_chunk(struct request *r, const char *data, size_t size)
 	case BODY_JSON:
 		if (r->body.len + size > MAX_JSON_BODY)
 			fail(r, 413, NULL, "request body is larger than %d bytes", MAX_JSON_BODY);
+		else
+			sb_add(&r->body, data, size);
+		break;
+	case BODY_PREDICT:
+		if (r->body.len + size > r->srv->max_predict_body)
+			fail(r, 413, NULL, "request body is larger than this server's limit of %llu bytes "
+					   "(weft server --max-predict-body)",
+			     (unsigned long long)r->srv->max_predict_body);
 		else
 			sb_add(&r->body, data, size);
 		break;
@@ -349,6 +390,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (r->failed) {
 			/* answer at once; MHD closes the connection instead of reading a body we refuse */
 			r->body_kind = BODY_NONE;
+			if (r->protocol != PROTO_FFDL)
+				return reply_proto_error(r, (unsigned)r->fail_status, r->fail_msg);
 			return reply_error(r, (unsigned)r->fail_status, r->fail_code, "%s", r->fail_msg);
 		}
 		return MHD_YES;
@@ -366,8 +409,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (whole != MHD_YES)
 			fail(r, 400, "C101", "malformed multipart/form-data body: it ends inside a part (no closing boundary)");
 	}
-	if (r->failed)
+	if (r->failed) {
+		if (r->protocol != PROTO_FFDL)
+			return reply_proto_error(r, (unsigned)r->fail_status, r->fail_msg);
 		return reply_error(r, (unsigned)r->fail_status, r->fail_code, "%s", r->fail_msg);
+	}
 	if (!strcmp(method, "OPTIONS")) {
 		struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 		common_headers(resp);
@@ -397,6 +443,8 @@ int api_start(struct trainer *t, const struct api_opts *o, struct api_server **o
 	struct api_server *s = xcalloc(1, sizeof *s);
 	s->t = t;
 	s->max_upload = o->max_upload ? o->max_upload : (4ULL << 30);
+	s->max_predict_body = o->max_predict_body ? o->max_predict_body : (64ULL << 20);
+	s->serve = o->serve;
 	s->tmp_dir = fs_join(t->home, "tmp");
 	/* uploads left by a server that crashed mid-request (one server per home) */
 	fs_rm_rf(s->tmp_dir, NULL);

@@ -44,6 +44,8 @@ struct family {
 
 static const double http_le[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 #define N_HTTP_LE ((int)(sizeof http_le / sizeof http_le[0]))
+static const double batch_le[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096 };
+#define N_BATCH_LE ((int)(sizeof batch_le / sizeof batch_le[0]))
 
 /* Every metric weft exports (docs/api.md lists them too). */
 static struct family families[] = {
@@ -57,6 +59,10 @@ static struct family families[] = {
 	{ "weft_jobs", M_GAUGE, "Training jobs not deleted, by status.", NULL, 0, 0, NULL, 0, 0 },
 	{ "weft_log_lines_ingested_total", M_COUNTER, "Learner log lines stored by the log collector.", NULL, 0, 1, NULL, 0, 0 },
 	{ "weft_metric_records_ingested_total", M_COUNTER, "Evaluation-metric records stored (from collectors and POST /v1/logs/{id}/emetrics).", NULL, 0, 1, NULL, 0, 0 },
+	{ "weft_serve_requests_total", M_COUNTER, "Prediction requests answered, by deployment, predictor and HTTP status.", NULL, 0, 0, NULL, 0, 0 },
+	{ "weft_serve_shadow_requests_total", M_COUNTER, "Copies of requests sent to shadow predictors, by deployment, predictor and status.", NULL, 0, 0, NULL, 0, 0 },
+	{ "weft_serve_request_duration_seconds", M_HISTOGRAM, "Prediction latency (request parsed to answer ready), by deployment and predictor.", http_le, N_HTTP_LE, 0, NULL, 0, 0 },
+	{ "weft_serve_batch_size", M_HISTOGRAM, "Rows per model run of the native runtime's micro-batches (of more than one request).", batch_le, N_BATCH_LE, 0, NULL, 0, 0 },
 	{ "weft_http_request_duration_seconds", M_HISTOGRAM, "HTTP request latency (first callback to completion), by route name and status code.", http_le, N_HTTP_LE, 0, NULL, 0, 0 },
 };
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))

@@ -10,7 +10,47 @@
 #include <microhttpd.h>
 #include <stdint.h>
 
-enum body_kind { BODY_NONE, BODY_JSON, BODY_MULTIPART, BODY_OBJECT };
+/* routes (v1.c decides, v1.c and serving.c answer) */
+enum route {
+	R_NONE,
+	R_HEALTH,
+	R_OPENAPI,
+	R_MODELS_CREATE,
+	R_MODELS_LIST,
+	R_MODEL_GET,
+	R_MODEL_PATCH,
+	R_MODEL_DELETE,
+	R_MODEL_DEFINITION,
+	R_MODEL_TRAINED,
+	R_LOGLINES,
+	R_EMETRICS,
+	R_EMETRICS_POST,
+	R_MODEL_METRICS,
+	R_USERS_CREATE,
+	R_DATA_PUT,
+	R_DATA_LIST,
+	R_METRICS,
+	/* serving (serving.c) */
+	R_DEPLOY_CREATE,
+	R_DEPLOY_LIST,
+	R_DEPLOY_GET,
+	R_DEPLOY_DELETE,
+	R_SELDON_PREDICT,
+	R_SELDON_FEEDBACK,
+	R_SELDON_META,
+	R_V2_LIVE,
+	R_V2_READY,
+	R_V2_SERVER,
+	R_V2_MODEL,
+	R_V2_MODEL_READY,
+	R_V2_INFER,
+	R_OAUTH_TOKEN,
+	R_COUNT
+};
+
+enum body_kind { BODY_NONE, BODY_JSON, BODY_MULTIPART, BODY_OBJECT, BODY_PREDICT };
+/* how errors are shaped: FfDL's {code, error, description}, Seldon's status, OIP's {error} */
+enum protocol { PROTO_FFDL, PROTO_SELDON, PROTO_OIP };
 
 struct request {
 	struct api_server *srv;
@@ -23,6 +63,8 @@ struct request {
 	struct principal who;
 	int authed;
 	int job_token;              /* authenticated with the job's WEFT_JOB_TOKEN, not a user's */
+	const char *deploy_token;   /* a deployment's OAuth access token (prediction routes) */
+	enum protocol protocol;
 
 	enum body_kind body_kind;
 	struct sbuf body;           /* BODY_JSON */
@@ -43,7 +85,9 @@ struct request {
 struct api_server {
 	struct trainer *t;
 	struct MHD_Daemon *d;
+	struct serve *serve;
 	uint64_t max_upload;
+	uint64_t max_predict_body;
 	char *tmp_dir;
 };
 
@@ -66,6 +110,12 @@ void v1_route(struct request *r);
 /* Whether the matched route takes a body of which kind. */
 enum body_kind v1_body_kind(const struct request *r);
 int v1_route_needs_auth(const struct request *r);
+/* Whether the route accepts a deployment's OAuth token (prediction routes). */
+int v1_route_deploy_token(const struct request *r);
+/* An error answer in the request's protocol (r->protocol). */
+enum MHD_Result reply_proto_error(struct request *r, unsigned int status, const char *msg);
+/* serving.c: the deployment and prediction routes */
+enum MHD_Result serving_dispatch(struct request *r);
 /* Whether the route accepts a job's own token (POST /v1/logs/{id}/emetrics). */
 int v1_route_job_token(const struct request *r);
 

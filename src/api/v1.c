@@ -19,27 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum route {
-	R_NONE,
-	R_HEALTH,
-	R_OPENAPI,
-	R_MODELS_CREATE,
-	R_MODELS_LIST,
-	R_MODEL_GET,
-	R_MODEL_PATCH,
-	R_MODEL_DELETE,
-	R_MODEL_DEFINITION,
-	R_MODEL_TRAINED,
-	R_LOGLINES,
-	R_EMETRICS,
-	R_EMETRICS_POST,
-	R_MODEL_METRICS,
-	R_USERS_CREATE,
-	R_DATA_PUT,
-	R_DATA_LIST,
-	R_METRICS,
-	R_COUNT
-};
+
 
 /* Fixed names for the route label of weft_http_request_duration_seconds: never the
  * raw URL, so the number of label values stays bounded. */
@@ -62,6 +42,20 @@ static const char *const route_names[R_COUNT] = {
 	[R_DATA_PUT] = "data_put",
 	[R_DATA_LIST] = "data_list",
 	[R_METRICS] = "metrics",
+	[R_DEPLOY_CREATE] = "deployments_create",
+	[R_DEPLOY_LIST] = "deployments_list",
+	[R_DEPLOY_GET] = "deployments_get",
+	[R_DEPLOY_DELETE] = "deployments_delete",
+	[R_SELDON_PREDICT] = "seldon_predictions",
+	[R_SELDON_FEEDBACK] = "seldon_feedback",
+	[R_SELDON_META] = "seldon_metadata",
+	[R_V2_LIVE] = "v2_health_live",
+	[R_V2_READY] = "v2_health_ready",
+	[R_V2_SERVER] = "v2_server",
+	[R_V2_MODEL] = "v2_model",
+	[R_V2_MODEL_READY] = "v2_model_ready",
+	[R_V2_INFER] = "v2_infer",
+	[R_OAUTH_TOKEN] = "oauth_token",
 };
 
 const char *v1_route_name(int route)
@@ -107,6 +101,38 @@ void v1_route(struct request *r)
 		r->route = !strcmp(m, "PUT") ? R_DATA_PUT : R_NONE;
 	else if (n == 3 && is(r, 0, "v1") && is(r, 1, "data"))
 		r->route = get ? R_DATA_LIST : R_NONE;
+	else if (n == 2 && is(r, 0, "v1") && is(r, 1, "deployments"))
+		r->route = !strcmp(m, "POST") ? R_DEPLOY_CREATE : get ? R_DEPLOY_LIST : R_NONE;
+	else if (n == 3 && is(r, 0, "v1") && is(r, 1, "deployments"))
+		r->route = get ? R_DEPLOY_GET : !strcmp(m, "DELETE") ? R_DEPLOY_DELETE : R_NONE;
+	else if (n >= 5 && is(r, 0, "seldon") && is(r, 3, "api") && is(r, 4, "v1.0")) {
+		r->protocol = PROTO_SELDON;
+		if (n == 6 && is(r, 5, "predictions"))
+			r->route = !strcmp(m, "POST") ? R_SELDON_PREDICT : R_NONE;
+		else if (n == 6 && is(r, 5, "feedback"))
+			r->route = !strcmp(m, "POST") ? R_SELDON_FEEDBACK : R_NONE;
+		else if ((n == 6 || n == 7) && is(r, 5, "metadata"))
+			r->route = get ? R_SELDON_META : R_NONE;
+		else
+			known_path = 0;
+	} else if (n >= 1 && is(r, 0, "v2")) {
+		r->protocol = PROTO_OIP;
+		if (n == 1)
+			r->route = get ? R_V2_SERVER : R_NONE;
+		else if (n == 3 && is(r, 1, "health") && is(r, 2, "live"))
+			r->route = get ? R_V2_LIVE : R_NONE;
+		else if (n == 3 && is(r, 1, "health") && is(r, 2, "ready"))
+			r->route = get ? R_V2_READY : R_NONE;
+		else if (is(r, 1, "models") && (n == 3 || (n == 5 && is(r, 3, "versions"))))
+			r->route = get ? R_V2_MODEL : R_NONE;
+		else if (is(r, 1, "models") && ((n == 4 && is(r, 3, "ready")) || (n == 6 && is(r, 5, "ready"))))
+			r->route = get ? R_V2_MODEL_READY : R_NONE;
+		else if (is(r, 1, "models") && ((n == 4 && is(r, 3, "infer")) || (n == 6 && is(r, 5, "infer"))))
+			r->route = !strcmp(m, "POST") ? R_V2_INFER : R_NONE;
+		else
+			known_path = 0;
+	} else if (n == 2 && is(r, 0, "oauth") && is(r, 1, "token"))
+		r->route = !strcmp(m, "POST") ? R_OAUTH_TOKEN : R_NONE;
 	else
 		known_path = 0;
 	if (r->route != R_NONE)
@@ -123,7 +149,33 @@ void v1_route(struct request *r)
 
 int v1_route_needs_auth(const struct request *r)
 {
-	return r->route != R_HEALTH && r->route != R_OPENAPI && r->route != R_METRICS;
+	switch (r->route) {
+	case R_HEALTH:
+	case R_OPENAPI:
+	case R_METRICS:
+	case R_V2_LIVE:
+	case R_V2_READY:
+	case R_V2_SERVER:
+	case R_OAUTH_TOKEN: /* checks the deployment's oauth_key and oauth_secret itself */
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int v1_route_deploy_token(const struct request *r)
+{
+	switch (r->route) {
+	case R_SELDON_PREDICT:
+	case R_SELDON_FEEDBACK:
+	case R_SELDON_META:
+	case R_V2_MODEL:
+	case R_V2_MODEL_READY:
+	case R_V2_INFER:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int v1_route_job_token(const struct request *r)
@@ -135,6 +187,11 @@ enum body_kind v1_body_kind(const struct request *r)
 {
 	switch (r->route) {
 	case R_MODELS_CREATE: return BODY_MULTIPART;
+	case R_SELDON_PREDICT:
+	case R_SELDON_FEEDBACK:
+	case R_V2_INFER:
+	case R_DEPLOY_CREATE:
+		return BODY_PREDICT;
 	case R_EMETRICS_POST:
 	case R_MODEL_PATCH:
 	case R_USERS_CREATE: return BODY_JSON;
@@ -577,6 +634,20 @@ enum MHD_Result v1_dispatch(struct request *r)
 	case R_DATA_PUT: return do_data_put(r);
 	case R_DATA_LIST: return do_data_list(r);
 	case R_METRICS: return do_metrics(r);
+	case R_DEPLOY_CREATE:
+	case R_DEPLOY_LIST:
+	case R_DEPLOY_GET:
+	case R_DEPLOY_DELETE:
+	case R_SELDON_PREDICT:
+	case R_SELDON_FEEDBACK:
+	case R_SELDON_META:
+	case R_V2_LIVE:
+	case R_V2_READY:
+	case R_V2_SERVER:
+	case R_V2_MODEL:
+	case R_V2_MODEL_READY:
+	case R_V2_INFER:
+	case R_OAUTH_TOKEN: return serving_dispatch(r);
 	case R_NONE:
 	case R_COUNT: break;
 	}

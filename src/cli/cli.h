@@ -28,6 +28,12 @@ int cmd_validate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+/* serving (deploy.c, deploy_show.c, deploy_predict.c; helpers in deploy.h) */
+int cmd_deploy(int argc, char **argv);
+int cmd_deployments(int argc, char **argv);
+int cmd_deployment(int argc, char **argv);
+int cmd_undeploy(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* true if argv has -h or --help (anywhere before a "--") */
 int cli_wants_help(int argc, char **argv);

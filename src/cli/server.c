@@ -2,6 +2,7 @@
  * manager and the HTTP API, and runs until SIGINT/SIGTERM. Stopping the
  * server never stops learners: the next start adopts them. */
 #include "api/api.h"
+#include "serve/deploy.h"
 #include "cli/cli.h"
 #include "exec/exec.h"
 #include "lcm/lcm.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 		   "  --home DIR           data directory (default $WEFT_HOME, else ~/.weft)\n"
 		   "  --halt-grace SECS    seconds between SIGTERM and SIGKILL when halting (default 10)\n"
 		   "  --max-upload BYTES   largest model zip or data object accepted (default 4 GiB)\n"
+		   "  --max-predict-body BYTES  largest prediction request body (default 64 MiB)\n"
 		   "  --no-cgroups         do not enforce cpus/memory limits with cgroups\n"
 		   "  --debug              verbose server log\n"
 		   "  -h, --help           this help\n\n"
@@ -93,6 +95,7 @@ int cmd_server(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' }, { "home", required_argument, NULL, 'H' },
 		{ "halt-grace", required_argument, NULL, 'g' }, { "max-upload", required_argument, NULL, 'm' },
 		{ "no-cgroups", no_argument, NULL, 'n' },     { "debug", no_argument, NULL, 'd' },
+		{ "max-predict-body", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8080";
@@ -121,6 +124,15 @@ int cmd_server(int argc, char **argv)
 				return EXIT_USER;
 			}
 			ao.max_upload = num;
+			break;
+		case 'p':
+			if (parse_num(optarg, 1024, UINT64_MAX, &num)) {
+				fprintf(stderr, "weft server: --max-predict-body: '%s' is not a number of bytes (at least 1024)\n",
+					optarg);
+				free(home);
+				return EXIT_USER;
+			}
+			ao.max_predict_body = num;
 			break;
 		case 'n': to.no_cgroups = 1; break;
 		case 'd': log_set_level(LOG_DEBUG); break;
@@ -158,6 +170,7 @@ int cmd_server(int argc, char **argv)
 
 	struct trainer *t = NULL;
 	struct api_server *api = NULL;
+	struct serve *sv = NULL;
 	struct weft_err e;
 	int rc = EXIT_SYSTEM;
 	int lock_fd = lock_home(home);
@@ -176,6 +189,11 @@ int cmd_server(int argc, char **argv)
 		log_warn("cpus and memory limits are NOT enforced: %s", t->cgroup_why);
 	snprintf(t->api_url, sizeof t->api_url, "http://%s:%d",
 		 !*host || !strcmp(host, "0.0.0.0") ? "127.0.0.1" : !strcmp(host, "::") ? "[::1]" : host, ao.port);
+	if (serve_open(t, &sv, &e)) {
+		fprintf(stderr, "weft server: %s\n", e.msg);
+		goto out;
+	}
+	ao.serve = sv;
 	if (lcm_start(t, &e) || api_start(t, &ao, &api, &e)) {
 		fprintf(stderr, "weft server: %s\n", e.msg);
 		goto out;
@@ -190,6 +208,7 @@ int cmd_server(int argc, char **argv)
 	rc = 0;
 out:
 	api_stop(api);
+	serve_close(sv);
 	if (t) {
 		lcm_stop(t);
 		trainer_close(t);

@@ -7,7 +7,7 @@
 start_server
 seed_bucket tdata
 
-N=50
+N=100 # 12 s: long enough to outlast a slow (loaded) machine between submit and kill
 submit "$(manifest crash-long "bash lines.sh $N 0.12 n")"
 long=$JOB_ID
 submit "$(manifest crash-short 'echo b-start; sleep 1; echo b-done; echo ok >"$RESULT_DIR/b.txt"')"
