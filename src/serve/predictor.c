@@ -295,10 +295,10 @@ json_t *predictor_replicas_json(struct predictor *p)
 	for (int i = 0; i < replica_set_size(p->set); i++) {
 		struct replica_info ri;
 		replica_set_info(p->set, i, &ri);
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:i, s:i, s:i, s:s}", "replica", i, "state",
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:i, s:i, s:i, s:i, s:s}", "replica", i, "state",
 						     replica_state_name(ri.state), "restarts", ri.restarts,
-						     "outstanding", ri.outstanding, "port", ri.port, "last_error",
-						     ri.last_error));
+						     "outstanding", ri.outstanding, "port", ri.port, "pid", (int)ri.pid,
+						     "last_error", ri.last_error));
 	}
 	return arr;
 }
