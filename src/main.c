@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		   "weft trains deep-learning models from FfDL manifests, watches them, and serves them.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'weft COMMAND --help' for the options of one command.\n"
 		   "Environment: WEFT_SERVER (default http://127.0.0.1:8080), WEFT_TOKEN, WEFT_HOME (default ~/.weft).\n");
 }

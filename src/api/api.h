@@ -18,5 +18,9 @@ struct api_opts {
 struct api_server;
 int api_start(struct trainer *t, const struct api_opts *o, struct api_server **out, struct weft_err *e);
 void api_stop(struct api_server *s);
+/* A deployment's own port: the same server, where Seldon's paths
+ * (/api/v1.0/predictions, ...) need no /seldon/{ns}/{name} prefix. */
+int api_open_deploy_port(void *main_server, const char *name, int port, void **handle, struct weft_err *e);
+void api_close_deploy_port(void *handle);
 
 #endif

@@ -429,6 +429,48 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	return v1_dispatch(r);
 }
 
+static struct MHD_Daemon *listen_on(struct api_server *s, struct sockaddr_in *sa)
+{
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+					MHD_USE_ERROR_LOG,
+				ntohs(sa->sin_port), NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, sa,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)300, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
+}
+
+int api_open_deploy_port(void *main_server, const char *name, int port, void **handle, struct weft_err *e)
+{
+	struct api_server *m = main_server;
+	struct api_server *s = xcalloc(1, sizeof *s);
+	*s = *m;
+	s->own = xstrdup(name);
+	s->tmp_dir = xstrdup(m->tmp_dir);
+	struct sockaddr_in sa = m->addr;
+	sa.sin_port = htons((uint16_t)port);
+	s->d = listen_on(s, &sa);
+	if (!s->d) {
+		free(s->own);
+		free(s->tmp_dir);
+		free(s);
+		return err_set(e, WEFT_ECONFLICT, "spec.port: cannot listen on port %d (is it in use?)", port);
+	}
+	log_info("deployment %s: its own port is %d", name, port);
+	*handle = s;
+	return 0;
+}
+
+void api_close_deploy_port(void *handle)
+{
+	struct api_server *s = handle;
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s->own);
+	free(s->tmp_dir);
+	free(s);
+}
+
 int api_start(struct trainer *t, const struct api_opts *o, struct api_server **out, struct weft_err *e)
 {
 	struct sockaddr_in sa;
@@ -454,12 +496,8 @@ int api_start(struct trainer *t, const struct api_opts *o, struct api_server **o
 		free(s);
 		return rc;
 	}
-	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-					MHD_USE_ERROR_LOG,
-				(uint16_t)o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned int)300, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
+	s->addr = sa;
+	s->d = listen_on(s, &sa);
 	if (!s->d) {
 		free(s->tmp_dir);
 		free(s);

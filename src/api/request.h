@@ -8,6 +8,7 @@
 #include "util/sbuf.h"
 #include <jansson.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdint.h>
 
 /* routes (v1.c decides, v1.c and serving.c answer) */
@@ -64,6 +65,8 @@ struct request {
 	int authed;
 	int job_token;              /* authenticated with the job's WEFT_JOB_TOKEN, not a user's */
 	const char *deploy_token;   /* a deployment's OAuth access token (prediction routes) */
+	const char *dep;            /* Seldon routes: the deployment addressed */
+	const char *dep_ns;         /* its namespace in the URL (NULL on its own port) */
 	enum protocol protocol;
 
 	enum body_kind body_kind;
@@ -86,6 +89,8 @@ struct api_server {
 	struct trainer *t;
 	struct MHD_Daemon *d;
 	struct serve *serve;
+	char *own;                  /* a deployment's own port: its name (NULL on the main port) */
+	struct sockaddr_in addr;    /* the main port's address (own ports use its host) */
 	uint64_t max_upload;
 	uint64_t max_predict_body;
 	char *tmp_dir;

@@ -269,12 +269,25 @@ static void send_shadows(struct request *r, struct deployment *d, int oip)
 
 /* --- routes --- */
 
+/* serve_get, and for Seldon's URLs the namespace must be the deployment's
+ * (metadata.namespace, or "default" when it has none). */
+static int get_dep(struct request *r, const char *name, struct deployment **d, struct weft_err *e)
+{
+	int rc = serve_get(r->srv->serve, &r->who, r->deploy_token, name, d, e);
+	if (rc == 0 && r->dep_ns && r->protocol == PROTO_SELDON && strcmp(r->dep_ns, deploy_namespace(*d))) {
+		rc = err_set(e, WEFT_ENOTFOUND, "no deployment %s in namespace %s (it is in %s)", name, r->dep_ns,
+			     deploy_namespace(*d));
+		serve_put(r->srv->serve, *d);
+	}
+	return rc;
+}
+
 static enum MHD_Result predict(struct request *r, const char *name, int oip)
 {
 	struct serve *s = r->srv->serve;
 	struct deployment *d;
 	struct weft_err e;
-	if (serve_get(s, &r->who, r->deploy_token, name, &d, &e))
+	if (get_dep(r, name, &d, &e))
 		return reply_proto_error(r, e.code == WEFT_ECONFLICT ? 503 : 404, e.msg);
 	int64_t t0 = mono_ns();
 	struct predictor *pr = deploy_pick(d);
@@ -296,7 +309,7 @@ static enum MHD_Result seldon_feedback(struct request *r, const char *name)
 {
 	struct deployment *d;
 	struct weft_err e;
-	if (serve_get(r->srv->serve, &r->who, r->deploy_token, name, &d, &e))
+	if (get_dep(r, name, &d, &e))
 		return reply_proto_error(r, e.code == WEFT_ECONFLICT ? 503 : 404, e.msg);
 	struct seldon_feedback f;
 	struct seldon_err err;
@@ -322,11 +335,11 @@ static enum MHD_Result seldon_metadata(struct request *r, const char *name)
 {
 	struct deployment *d;
 	struct weft_err e;
-	if (serve_get(r->srv->serve, &r->who, r->deploy_token, name, &d, &e))
+	if (get_dep(r, name, &d, &e))
 		return reply_proto_error(r, e.code == WEFT_ECONFLICT ? 503 : 404, e.msg);
 	struct sbuf out = SBUF_INIT;
 	const struct serve_model_meta *m = deploy_meta(d);
-	if (r->n_seg == 7)
+	if (r->n_seg == 7 || (r->srv->own && r->n_seg == 4))
 		seldon_model_metadata(m, &out);
 	else
 		seldon_graph_metadata(name, m, 1, &out);
@@ -418,9 +431,9 @@ enum MHD_Result serving_dispatch(struct request *r)
 		if (serve_delete(s, &r->who, r->seg[2], &e))
 			return reply_err(r, &e, NULL);
 		return reply_json(r, 200, json_pack("{s:s, s:b}", "name", r->seg[2], "deleted", 1));
-	case R_SELDON_PREDICT: return predict(r, r->seg[2], 0);
-	case R_SELDON_FEEDBACK: return seldon_feedback(r, r->seg[2]);
-	case R_SELDON_META: return seldon_metadata(r, r->seg[2]);
+	case R_SELDON_PREDICT: return predict(r, r->dep, 0);
+	case R_SELDON_FEEDBACK: return seldon_feedback(r, r->dep);
+	case R_SELDON_META: return seldon_metadata(r, r->dep);
 	case R_V2_LIVE: return reply_text(r, (unsigned)oip_health(1, NULL, &sb), &sb);
 	case R_V2_READY: return reply_text(r, (unsigned)oip_health(!r->t->stopping, "stopping", &sb), &sb);
 	case R_V2_SERVER: {

@@ -75,6 +75,26 @@ void v1_route(struct request *r)
 	int get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
 	r->route = R_NONE;
 	int known_path = 1;
+	if (r->srv->own) { /* a deployment's own port: Seldon's paths without the prefix, and v2 */
+		r->dep = r->srv->own;
+		if (n == 3 && is(r, 0, "api") && is(r, 1, "v1.0") && is(r, 2, "predictions")) {
+			r->protocol = PROTO_SELDON;
+			r->route = !strcmp(m, "POST") ? R_SELDON_PREDICT : R_NONE;
+			goto done;
+		} else if (n == 3 && is(r, 0, "api") && is(r, 1, "v1.0") && is(r, 2, "feedback")) {
+			r->protocol = PROTO_SELDON;
+			r->route = !strcmp(m, "POST") ? R_SELDON_FEEDBACK : R_NONE;
+			goto done;
+		} else if ((n == 3 || n == 4) && is(r, 0, "api") && is(r, 1, "v1.0") && is(r, 2, "metadata")) {
+			r->protocol = PROTO_SELDON;
+			r->route = get ? R_SELDON_META : R_NONE;
+			goto done;
+		} else if (!(n >= 1 && is(r, 0, "v2")) && !(n == 1 && (is(r, 0, "health") || is(r, 0, "metrics")))) {
+			r->protocol = PROTO_SELDON;
+			known_path = 0;
+			goto done;
+		}
+	}
 	if (n == 1 && is(r, 0, "health"))
 		r->route = get ? R_HEALTH : R_NONE;
 	else if (n == 1 && is(r, 0, "metrics"))
@@ -107,6 +127,8 @@ void v1_route(struct request *r)
 		r->route = get ? R_DEPLOY_GET : !strcmp(m, "DELETE") ? R_DEPLOY_DELETE : R_NONE;
 	else if (n >= 5 && is(r, 0, "seldon") && is(r, 3, "api") && is(r, 4, "v1.0")) {
 		r->protocol = PROTO_SELDON;
+		r->dep_ns = r->seg[1];
+		r->dep = r->seg[2];
 		if (n == 6 && is(r, 5, "predictions"))
 			r->route = !strcmp(m, "POST") ? R_SELDON_PREDICT : R_NONE;
 		else if (n == 6 && is(r, 5, "feedback"))
@@ -135,6 +157,7 @@ void v1_route(struct request *r)
 		r->route = !strcmp(m, "POST") ? R_OAUTH_TOKEN : R_NONE;
 	else
 		known_path = 0;
+done:
 	if (r->route != R_NONE)
 		return;
 	r->failed = 1;

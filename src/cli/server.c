@@ -198,6 +198,8 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "weft server: %s\n", e.msg);
 		goto out;
 	}
+	struct serve_port_hooks hooks = { api, api_open_deploy_port, api_close_deploy_port };
+	serve_attach(sv, &hooks);
 	log_info("weft %s serving on http://%s:%d (home %s)", WEFT_VERSION, host, ao.port, home);
 	int sig = 0;
 	sigwait(&set, &sig);

@@ -41,17 +41,23 @@ struct deployment {
 		uint64_t n;
 	} codes[16];
 	FILE *reqlog, *shadowlog;
+	void *port;                 /* its own port (spec.port), opened by the API layer */
 	struct deployment *next;
 };
 
 struct serve {
 	struct trainer *t;
+	struct serve_port_hooks hooks; /* set by serve_attach; open == NULL before */
 	pthread_mutex_t lock; /* guards list and refs */
 	struct deployment *list;
 	char *root;
 };
 
 const char *deploy_name(const struct deployment *d) { return d->name; }
+const char *deploy_namespace(const struct deployment *d)
+{
+	return d->spec->namespace && *d->spec->namespace ? d->spec->namespace : "default";
+}
 
 /* --- lineage: the training job behind a predictor --- */
 
@@ -93,8 +99,12 @@ static void job_info_free(struct job_info *ji)
 
 /* --- start and stop --- */
 
+static struct serve_port_hooks port_hooks; /* copied by serve_attach, for deployment_free */
+
 static void deployment_free(struct deployment *d)
 {
+	if (d->port && port_hooks.close)
+		port_hooks.close(d->port);
 	for (int i = 0; i < d->n_preds; i++)
 		predictor_stop(d->preds[i]);
 	free(d->preds);
@@ -191,6 +201,8 @@ static int deployment_start(struct serve *s, struct deployment *d, struct weft_e
 			return err_set(e, rc, "predictor %s: %s", p->name, msg);
 		}
 	}
+	if (sp->port && s->hooks.open && s->hooks.open(s->hooks.ctx, d->name, sp->port, &d->port, e))
+		return WEFT_ECONFLICT;
 	if (sp->request_log) {
 		char *path = fs_join(d->dir, "requests.jsonl");
 		d->reqlog = fopen(path, "ae");
@@ -257,7 +269,10 @@ static json_t *endpoints_json(const struct deployment *d)
 	snprintf(seldon, sizeof seldon, "/seldon/%s/%s/api/v1.0/predictions",
 		 d->spec->namespace ? d->spec->namespace : "default", d->name);
 	snprintf(v2, sizeof v2, "/v2/models/%s/infer", d->name);
-	return json_pack("{s:s, s:s}", "seldon", seldon, "v2", v2);
+	json_t *o = json_pack("{s:s, s:s}", "seldon", seldon, "v2", v2);
+	if (d->spec->port)
+		json_object_set_new(o, "own_port", json_integer(d->spec->port));
+	return o;
 }
 
 static json_t *predictors_json(struct deployment *d, int detail)
@@ -330,6 +345,23 @@ int serve_open(struct trainer *t, struct serve **out, struct weft_err *e)
 	db_release(t->db, c);
 	*out = s;
 	return 0;
+}
+
+void serve_attach(struct serve *s, const struct serve_port_hooks *h)
+{
+	pthread_mutex_lock(&s->lock);
+	s->hooks = *h;
+	port_hooks = *h;
+	for (struct deployment *d = s->list; d; d = d->next) {
+		struct weft_err e;
+		if (!strcmp(d->status, "AVAILABLE") && d->spec->port && !d->port &&
+		    h->open(h->ctx, d->name, d->spec->port, &d->port, &e)) {
+			log_error("deployment %s: %s", d->name, e.msg);
+			snprintf(d->status, sizeof d->status, "FAILED");
+			snprintf(d->message, sizeof d->message, "%s", e.msg);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serve_close(struct serve *s)

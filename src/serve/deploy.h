@@ -35,6 +35,18 @@ void serve_put(struct serve *s, struct deployment *d);
 int serve_oauth_token(struct serve *s, const char *key, const char *secret, char token[80], struct weft_err *e);
 
 const char *deploy_name(const struct deployment *d);
+/* metadata.namespace, or "default" */
+const char *deploy_namespace(const struct deployment *d);
+
+/* A deployment's own port (spec.port) is served by the API layer: these
+ * hooks open and close it. serve_attach starts the ports of the deployments
+ * already running, and later deployments open theirs when they start. */
+struct serve_port_hooks {
+	void *ctx;
+	int (*open)(void *ctx, const char *name, int port, void **handle, struct weft_err *e);
+	void (*close)(void *handle);
+};
+void serve_attach(struct serve *s, const struct serve_port_hooks *h);
 /* The predictor that takes a new request (by traffic weight). */
 struct predictor *deploy_pick(struct deployment *d);
 /* The model metadata of the deployment's main predictor. */

@@ -168,9 +168,15 @@ static int parse_data(struct wj *s, struct oip_input *in, const char *f, int ndi
 		in->t.numel = numel;
 		return 0;
 	}
-	if (wt_alloc(&in->t, ndim, shape, max_numel))
-		return err_set(s->e, WEFT_ETOOBIG, "%s.shape is over the limit of %lld values", f, (long long)max_numel);
-	struct wj_nd nd = { .conv = dtype_conv[in->dtype], .max_numel = max_numel, .fixed = in->t.data, .fixed_n = numel };
+	float none;
+	struct wj_nd nd = { .conv = dtype_conv[in->dtype], .max_numel = max_numel, .fixed = &none, .fixed_n = 0 };
+	if (wj_fits(s, numel)) {
+		if (wt_alloc(&in->t, ndim, shape, max_numel))
+			return err_set(s->e, WEFT_ETOOBIG, "%s.shape is over the limit of %lld values", f,
+				       (long long)max_numel);
+		nd.fixed = in->t.data;
+		nd.fixed_n = numel;
+	} /* else the text cannot hold numel values: count them for the message */
 	if ((rc = wj_ndarray(s, &nd, field)))
 		return rc;
 	if (nd.ndim <= 1) {
@@ -456,6 +462,10 @@ int oip_check_request(const struct oip_request *r, const struct serve_model_meta
 	char f[WT_NAME_MAX + 48], a[200], b[200];
 	struct sbuf list = SBUF_INIT;
 	int rc = 0;
+	struct serve_model_meta mm = *m;
+	if (!mm.name)
+		mm.name = "";
+	m = &mm;
 	for (int i = 0; m->ninputs > 0 && i < r->ninputs && !rc; i++) {
 		const struct oip_input *in = &r->inputs[i];
 		const struct serve_tensor_spec *sp = NULL;

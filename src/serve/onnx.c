@@ -449,6 +449,23 @@ static int plan(struct onnx_model *m, const Weft__Onnx__ModelProto *mp, struct w
 		m->nodes[m->n_nodes++] = *nd; /* moved: the list below must not free it */
 		memset(nd, 0, sizeof *nd);
 	}
+	/* a run asking for the first k outputs skips the nodes only later outputs need */
+	int *first = xmalloc(sizeof *first * ((size_t)m->n_vals + 1));
+	for (int v = 0; v < m->n_vals; v++)
+		first[v] = m->n_out;
+	for (int i = m->n_out - 1; i >= 0; i--)
+		first[m->out[i].val] = i;
+	for (int k = m->n_nodes - 1; k >= 0; k--) {
+		struct op_node *nd = &m->nodes[k];
+		nd->first_out = m->n_out;
+		for (int j = 0; j < nd->n_out; j++)
+			if (nd->out[j] >= 0 && first[nd->out[j]] < nd->first_out)
+				nd->first_out = first[nd->out[j]];
+		for (int j = 0; j < nd->n_in; j++)
+			if (nd->in[j] >= 0 && nd->first_out < first[nd->in[j]])
+				first[nd->in[j]] = nd->first_out;
+	}
+	free(first);
 out:
 	nodes_free(nodes, n);
 	free(order);
@@ -673,6 +690,8 @@ int onnx_run(struct onnx_session *s, const struct wtensor *in, int n_in, struct 
 	}
 	for (int k = 0; k < m->n_nodes; k++) {
 		const struct op_node *nd = &m->nodes[k];
+		if (nd->first_out >= n_out)
+			continue;
 		for (int j = 0; j < nd->n_in; j++)
 			s->inp[j] = nd->in[j] >= 0 ? s->slot[nd->in[j]] : NULL;
 		for (int j = 0; j < nd->n_out; j++)

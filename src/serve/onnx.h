@@ -50,7 +50,8 @@ void onnx_session_free(struct onnx_session *s);
 /* Runs the model. in: n_in tensors, matched by name when every one has a name, else in
  * model order; n_in must equal onnx_n_inputs. Any size on dynamic dimensions, exact sizes
  * elsewhere. out: the first n_out (1..onnx_n_outputs) outputs, allocated here with wt_alloc
- * and named (the caller wt_free's them; on error none is left allocated). Errors:
+ * and named (the caller wt_free's them; on error none is left allocated); nodes that only
+ * later outputs need are not run. Errors:
  * WEFT_EINVAL naming the input with the expected and given shape, or the node whose
  * operator rejected the shapes it got; WEFT_ETOOBIG for a tensor over the limit. */
 int onnx_run(struct onnx_session *s, const struct wtensor *in, int n_in, struct wtensor *out,

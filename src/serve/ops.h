@@ -62,6 +62,7 @@ struct op_node {
 	char *label; /* "node 3 (Conv)" or "node 3 'conv1' (Conv)", for messages; owned */
 	int n_in, n_out;
 	int *in, *out; /* value ids; -1 = an optional input or output left out */
+	int first_out; /* the lowest graph output index that needs this node (onnx.c) */
 	struct op_attrs a;
 };
 

@@ -379,7 +379,7 @@ int replica_set_predict(struct replica_set *s, const char *body, size_t len, int
 		replica_set_release(s, idx);
 		if (rc == 0 || retried || !replica_fail_retryable(why) || now_ms() >= deadline)
 			return rc;
-		log_info("%s; retrying on another replica", e->msg);
+		log_debug("%s; retrying on another replica", e->msg); /* the supervisor warns of the death */
 		replica_set_poke(s, idx);
 		retried = 1;
 		exclude = idx;

@@ -46,19 +46,22 @@ static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
 	sb_release(&sb);
 }
 
-static int has_non_number(const json_t *j)
+/* 1 if the array at the cursor holds something other than numbers and
+ * arrays, 0 if not (the cursor is then past it), <0 on a syntax error */
+static int has_non_number(struct wj *s)
 {
-	if (json_is_number(j))
-		return 0;
-	if (!json_is_array(j))
-		return 1;
-	size_t i;
-	const json_t *v;
-	json_array_foreach(j, i, v) {
-		if (has_non_number(v))
+	int rc = wj_arr_open(s, ""), n = 0;
+	struct wj_num num;
+	while (!rc && (rc = wj_arr_next(s, &n)) == 1) {
+		int c = wj_peek(s);
+		if (c == '[')
+			rc = has_non_number(s);
+		else if (c == '-' || (c >= '0' && c <= '9'))
+			rc = wj_number(s, &num);
+		else
 			return 1;
 	}
-	return 0;
+	return rc;
 }
 
 /* take nd's buffer as the message's tensor */
@@ -87,20 +90,21 @@ static int parse_ndarray(struct ctx *c, struct seldon_msg *m, const char *field)
 	free(nd.data);
 	if (rc < 0)
 		return rc;
-	/* not all numbers, or ragged/too deep: read it whole and decide */
+	/* not all numbers, or ragged, too deep, a number over float32: if it holds
+	 * anything but numbers it is for a custom server; else why is the error */
 	struct weft_err why = c->e;
 	c->s = save;
-	json_t *j;
-	if ((rc = wj_load(&c->s, &j)))
+	if ((rc = has_non_number(&c->s)) < 0)
 		return rc;
-	if (has_non_number(j)) {
-		m->payload = j;
-		m->kind = SELDON_NDARRAY;
-		return 0;
+	if (rc == 0) {
+		c->e = why;
+		return WEFT_EINVAL;
 	}
-	json_decref(j);
-	c->e = why;
-	return WEFT_EINVAL;
+	c->s = save;
+	if ((rc = wj_load(&c->s, &m->payload)))
+		return rc;
+	m->kind = SELDON_NDARRAY;
+	return 0;
 }
 
 static int parse_tensor(struct ctx *c, struct seldon_msg *m, const char *f)
@@ -109,6 +113,7 @@ static int parse_tensor(struct ctx *c, struct seldon_msg *m, const char *f)
 	int rc, n = 0, have_shape = 0, have_values = 0, ndim = 0;
 	int64_t shape[WT_MAX_DIMS], numel = 1;
 	struct wj_nd nd = { .conv = WJ_F32, .max_numel = c->max_numel };
+	float none;
 	if ((rc = wj_obj_open(&c->s, f)))
 		return rc;
 	while ((rc = wj_obj_next(&c->s, &c->key, &n)) == 1) {
@@ -149,7 +154,10 @@ static int parse_tensor(struct ctx *c, struct seldon_msg *m, const char *f)
 				rc = bad(c, "%s has \"values\" twice", f);
 				break;
 			}
-			if (have_shape) { /* the usual order: fill the exact buffer */
+			if (have_shape && !wj_fits(&c->s, numel)) { /* cannot be there: count them */
+				nd.fixed = &none;
+				nd.fixed_n = 0;
+			} else if (have_shape) { /* the usual order: fill the exact buffer */
 				if (wt_alloc(&m->tensor, ndim, shape, c->max_numel)) {
 					rc = bad(c, "%s.shape is over the limit", f);
 					break;
@@ -527,8 +535,18 @@ static void put_names(struct sbuf *out, const struct seldon_reply *r)
 			wj_put_strz(out, r->names[i]);
 		}
 	} else if (r->t && r->t->ndim >= 2) {
-		for (int64_t i = 0; i < r->t->shape[1]; i++)
-			sb_addf(out, "%s\"t:%lld\"", i ? "," : "", (long long)i);
+		for (int64_t i = 0; i < r->t->shape[1]; i++) { /* ,"t:12" without printf: this is per request */
+			char b[32], *p = b + sizeof b;
+			*--p = '"';
+			uint64_t v = (uint64_t)i;
+			do
+				*--p = (char)('0' + v % 10);
+			while (v /= 10);
+			memcpy(p -= 3, "\"t:", 3);
+			if (i)
+				*--p = ',';
+			sb_add(out, p, (size_t)(b + sizeof b - p));
+		}
 	}
 	sb_addc(out, ']');
 }
@@ -633,6 +651,49 @@ int seldon_format(const struct seldon_reply *r, struct sbuf *out, struct seldon_
 		wj_put_json(out, r->metrics);
 	}
 	sb_adds(out, "}}");
+	return 0;
+}
+
+int seldon_annotate(const char *body, size_t len, const char *puid, const struct seldon_node *path, int npath,
+		    struct sbuf *out, struct seldon_err *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, JSON_ALLOW_NUL, &je);
+	if (!json_is_object(j)) {
+		char info[300];
+		if (j)
+			snprintf(info, sizeof info, "the model server answered JSON that is not an object");
+		else
+			snprintf(info, sizeof info, "the model server's answer is not JSON (line %d column %d: %s)", je.line,
+				 je.column, je.text);
+		json_decref(j);
+		if (err)
+			seldon_err_from(err, WEFT_EIO, info);
+		return WEFT_EINVAL;
+	}
+	json_t *meta = json_object_get(j, "meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		json_object_set_new(j, "meta", meta);
+	}
+	char fresh[SELDON_PUID_LEN + 1];
+	if (!puid && !json_is_string(json_object_get(meta, "puid"))) {
+		seldon_new_puid(fresh);
+		puid = fresh;
+	}
+	if (puid)
+		json_object_set_new(meta, "puid", json_string(puid));
+	if (npath > 0) {
+		json_t *rp = json_object_get(meta, "requestPath");
+		if (!json_is_object(rp)) {
+			rp = json_object();
+			json_object_set_new(meta, "requestPath", rp);
+		}
+		for (int i = 0; i < npath; i++)
+			json_object_set_new(rp, path[i].node, json_string(path[i].image));
+	}
+	wj_put_json(out, j);
+	json_decref(j);
 	return 0;
 }
 

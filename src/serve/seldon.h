@@ -105,6 +105,14 @@ void seldon_reply_init(struct seldon_reply *r, const struct seldon_msg *req);
  * only when the reply is inconsistent (NDARRAY/TENSOR without t, ...). */
 int seldon_format(const struct seldon_reply *r, struct sbuf *out, struct seldon_err *err);
 
+/* For an answer a custom model server wrote (its /predict body): the same
+ * JSON with meta.puid set (puid NULL: kept if the server set one, else a new
+ * one) and path added to meta.requestPath; all else, numbers included, kept
+ * as written (jansson, doubles at 17 digits). WEFT_EINVAL (err as a 500
+ * "MICROSERVICE_INTERNAL_ERROR") if the answer is not a JSON object. */
+int seldon_annotate(const char *body, size_t len, const char *puid, const struct seldon_node *path, int npath,
+		    struct sbuf *out, struct seldon_err *err);
+
 /* {"status": {"code", "info", "reason", "status": "FAILURE"}} for err, or for
  * any code/reason/info the server needs (e.g. 503 "MICROSERVICE_UNAVAILABLE"). */
 void seldon_error_body(const struct seldon_err *err, struct sbuf *out);

@@ -636,7 +636,7 @@ static inline int leaf(struct wj *s, struct wj_nd *nd, const char *field, const 
 	case WJ_BOOL:
 		if (d != 0.0 && d != 1.0)
 			return bad_value(s, nd, field, idx, depth, &n, " (true, false, 0 or 1)");
-		*out = (float)d;
+		*out = d != 0.0 ? 1.0f : 0.0f; /* -0 too is false, +0 */
 		return 0;
 	default:
 		break;
@@ -691,6 +691,11 @@ static int push_value(struct wj *s, struct wj_nd *nd, const char *field, float v
 	return 0;
 }
 
+int wj_fits(const struct wj *s, int64_t numel)
+{
+	return numel <= (int64_t)((s->end - s->p) / 2) + 1;
+}
+
 int wj_ndarray(struct wj *s, struct wj_nd *nd, const char *field)
 {
 	int rc = wj_arr_open(s, field);
@@ -738,7 +743,9 @@ int wj_ndarray(struct wj *s, struct wj_nd *nd, const char *field)
 				memcpy(st.leaf_at, st.idx, sizeof st.idx[0] * (size_t)depth);
 			}
 			float v = 0;
-			if ((rc = leaf(s, nd, field, st.idx, depth, &v)) || (rc = push_value(s, nd, field, v)))
+			if ((rc = leaf(s, nd, field, st.idx, depth, &v)))
+				return nd->lenient && !s->syntax ? WJ_RAGGED : rc; /* maybe beside strings */
+			if ((rc = push_value(s, nd, field, v)))
 				return rc;
 			st.idx[depth - 1]++;
 		} else {

@@ -82,11 +82,16 @@ const char *wj_conv_name(enum wj_conv c); /* "FP32", "INT8", ... */
 struct wj_nd {
 	/* set by the caller */
 	enum wj_conv conv;
-	int lenient;          /* 1: a non-numeric leaf returns WJ_NOT_NUMERIC and a ragged
-			       * or too deep array WJ_RAGGED (message in *e), not errors */
+	int lenient;          /* 1: a non-numeric leaf returns WJ_NOT_NUMERIC; a ragged or
+			       * too deep array, or a number that does not fit, WJ_RAGGED
+			       * (message in *e): the caller decides if they are errors */
 	int64_t max_numel;    /* more values than this: WEFT_ETOOBIG (growable buffer) */
 	float *fixed;         /* non-NULL: store the first fixed_n values here; more are */
 	int64_t fixed_n;      /* only counted (n says how many there were) */
+	/* A caller that knows how many values to expect may size fixed from a
+	 * claimed shape: wj_fits says whether the rest of the text could even
+	 * hold that many (2 bytes a value), so a 30-byte body claiming 16M values
+	 * is counted (fixed_n 0), not given 64 MB. */
 	/* results */
 	int ndim;
 	int64_t shape[WT_MAX_DIMS];
@@ -97,6 +102,7 @@ struct wj_nd {
 #define WJ_NOT_NUMERIC 1
 #define WJ_RAGGED 2
 int wj_ndarray(struct wj *s, struct wj_nd *nd, const char *field);
+int wj_fits(const struct wj *s, int64_t numel);
 
 /* Writers (append to sb). Strings are escaped, invalid UTF-8 becomes U+FFFD. */
 void wj_put_str(struct sbuf *sb, const char *s, size_t n);

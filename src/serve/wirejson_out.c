@@ -227,9 +227,14 @@ void wj_put_values(struct sbuf *sb, const float *v, int64_t n, enum wj_conv conv
 {
 	if (n <= 0)
 		return;
-	sb_grow(sb, (size_t)n * 26);
-	char *p = sb->buf + sb->len;
+	char *p = NULL;
 	for (int64_t i = 0; i < n; i++) {
+		if (i % 1024 == 0) { /* room for 1024 values of at most 24 bytes and a comma */
+			if (p)
+				sb->len = (size_t)(p - sb->buf);
+			sb_grow(sb, 1024 * 25);
+			p = sb->buf + sb->len;
+		}
 		if (i)
 			*p++ = ',';
 		switch (conv) {

@@ -114,13 +114,16 @@ api POST /v2/models/digits/infer -d "{\"inputs\":[{\"name\":\"pixels\",\"shape\"
 check_status "v2 still serving: 200" 200
 
 # ---- a SeldonDeployment: canary split, shadow, OAuth, request log
+OWN=$(free_port)
 cat >"$T/canary.yaml" <<EOF
 apiVersion: machinelearning.seldon.io/v1
 kind: SeldonDeployment
 metadata:
   name: split
+  namespace: team-a
 spec:
   name: split
+  port: $OWN
   oauth_key: k3y
   oauth_secret: s3cret
   request_log: true
@@ -162,7 +165,7 @@ api POST /v1/deployments --data-binary "@$T/canary.yaml"
 check_error "the same name again: 409" 409
 N=400
 for i in $(seq $N); do
-	curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$WEFT_SERVER/seldon/default/split/api/v1.0/predictions" \
+	curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$WEFT_SERVER/seldon/team-a/split/api/v1.0/predictions" \
 		-d "{\"data\":{\"ndarray\":[[$row1]]}}"
 	echo
 done >"$T/split.out"
@@ -177,10 +180,19 @@ check_match "shadow log lines name the shadow predictor" '"predictor":"watcher"'
 check_eq "the request log has every request" "$N" "$(wc -l <"$WEFT_HOME/deployments/split/requests.jsonl")"
 check_match "request log lines hold request, response and status" '"status":200' \
 	"$(head -1 "$WEFT_HOME/deployments/split/requests.jsonl")"
+api POST /seldon/default/split/api/v1.0/predictions -d "{\"data\":{\"ndarray\":[[$row1]]}}"
+check_status "the wrong namespace in the URL: 404" 404
+check_match "the 404 names the namespace" 'team-a' "$(jbody .status.info)"
+own=$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$OWN/api/v1.0/predictions" \
+	-d "{\"data\":{\"ndarray\":[[$row1]]}}")
+check_json_of() { local b=$BODY; BODY=$2; check_json "$1" "$3" "$4"; BODY=$b; }
+check_json_of "the deployment's own port answers /api/v1.0/predictions" "$own" '.data.ndarray[0] | length' "10"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$OWN/v1/models")
+check_eq "its own port serves nothing else: 404" "404" "$code"
 api_noauth POST /oauth/token -u k3y:s3cret -d grant_type=client_credentials
 check_status "OAuth token: 200" 200
 otok=$(jbody .access_token)
-api_as "$otok" POST /seldon/default/split/api/v1.0/predictions -d "{\"data\":{\"ndarray\":[[$row1]]}}"
+api_as "$otok" POST /seldon/team-a/split/api/v1.0/predictions -d "{\"data\":{\"ndarray\":[[$row1]]}}"
 check_status "predict with the OAuth token: 200" 200
 api_as "$otok" POST "$SP/predictions" -d "{\"data\":{\"ndarray\":[[$row1]]}}"
 check_status "the token is for its deployment only: 404" 404
