@@ -87,9 +87,16 @@ check "the killed replica is restarted and ready again (restarts counted)" test 
 check_ne "it runs under a new pid" "$pid0" "$(jbody '.predictors[0].replica_states[0].pid')"
 check "the replicas' output is kept in the deployment's log" test -s "$WEFT_HOME/deployments/pyserver/py.log"
 
+rpids=$(jbody '[.predictors[0].replica_states[].pid] | map(tostring) | join(" ")')
 api DELETE /v1/deployments/pyserver
 check_status "undeploy: 200" 200
-sleep 0.5
-check "the replicas are stopped" test -z "$(pgrep -f "examples/model-server/server.py" | xargs -r ps -o pid= -p 2>/dev/null | head -1)"
+gone=0
+for i in $(seq 50); do
+	alive=0
+	for p in $rpids; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ $alive = 0 ] && { gone=1; break; }
+	sleep 0.2
+done
+check "the replicas are stopped (pids $rpids)" test "$gone" = 1
 
 done_testing
