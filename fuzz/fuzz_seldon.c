@@ -2,7 +2,8 @@
  * a prediction body (and as a feedback body), in an exactly-sized heap buffer
  * so ASan catches any read past the end. A body that parses is answered in
  * its own form and the answer must be JSON that parses back to the same
- * payload: every float bit for bit, JSON payloads equal, bytes equal. */
+ * payload: every float bit for bit, JSON payloads equal, bytes equal. The
+ * bytes also go through seldon_annotate as a model server's answer. */
 #include "serve/seldon.h"
 #include <jansson.h>
 #include <stdint.h>
@@ -73,6 +74,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seldon_msg_free(&m);
 		sb_release(&sb);
 	}
+	/* the same bytes as a custom model server's answer */
+	struct sbuf ann = SBUF_INIT;
+	struct seldon_node node = { "model", "custom" };
+	if (seldon_annotate(buf, size, NULL, &node, 1, &ann, &err) == 0) {
+		json_t *a = json_loadb(ann.buf, ann.len, JSON_ALLOW_NUL, NULL);
+		if (!a || !json_is_string(json_object_get(json_object_get(a, "meta"), "puid")))
+			abort();
+		json_decref(a);
+	} else if (err.http != 500 || ann.len) {
+		abort();
+	}
+	sb_release(&ann);
 	struct seldon_feedback f;
 	if (seldon_parse_feedback(buf, size, MAX_NUMEL, &f, &err))
 		check_err(&err);

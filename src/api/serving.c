@@ -68,6 +68,22 @@ static void seldon_answer(struct deployment *d, struct predictor *pr, const char
 			return;
 		}
 		a->status = (int)st;
+		if (st == 200) { /* add meta.puid and meta.requestPath, as for the native runtime */
+			const struct spec_predictor *sp = deploy_spec_predictor(d, pr);
+			struct seldon_node node = { sp->graph_name ? sp->graph_name : sp->name,
+						    sp->image ? sp->image : "weft-custom" };
+			struct sbuf ann = SBUF_INIT;
+			struct seldon_err err;
+			if (seldon_annotate(a->body.buf, a->body.len, NULL, &node, 1, &ann, &err) == 0) {
+				sb_release(&a->body);
+				a->body = ann;
+			} else {
+				sb_release(&ann);
+				sb_reset(&a->body);
+				a->status = err.http;
+				seldon_error_body(&err, &a->body);
+			}
+		}
 		return;
 	}
 	struct seldon_msg m;

@@ -416,9 +416,9 @@ static int constant_prepare(struct op_node *n, const Weft__Onnx__NodeProto *np, 
 	int rc = ox_reserve(v, is_float ? OX_FLOAT : OX_INT64, is_list, &len, &c, e);
 	if (rc)
 		return rc;
-	if (is_float)
+	if (len && is_float)
 		memcpy(v->data, is_list ? a->floats : &a->f, sizeof(float) * (size_t)len);
-	else
+	else if (len)
 		memcpy(v->data, is_list ? a->ints : &a->i, sizeof(int64_t) * (size_t)len);
 	return 0;
 }

@@ -133,6 +133,7 @@ static void datatypes(void **st)
 	} good[] = {
 		{ "BOOL", "[true, false]", 1, 0 },
 		{ "BOOL", "[0, 1]", 0, 1 },
+		{ "BOOL", "[-0, 1]", 0, 1 },
 		{ "UINT8", "[0, 255]", 0, 255 },
 		{ "UINT16", "[0, 65535]", 0, 65535 },
 		{ "UINT32", "[0, 4294967295]", 0, 4294967295.0f },
@@ -152,7 +153,8 @@ static void datatypes(void **st)
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
 		ok(one(good[i].dt, "[2]", good[i].data));
 		assert_int_equal(r.inputs[0].dtype, oip_dtype_parse(good[i].dt));
-		if (r.inputs[0].t.data[0] != good[i].first || r.inputs[0].t.data[1] != good[i].last)
+		if (r.inputs[0].t.data[0] != good[i].first || r.inputs[0].t.data[1] != good[i].last ||
+		    (r.inputs[0].dtype == OIP_BOOL && signbit(r.inputs[0].t.data[0])))
 			fail_msg("%s %s read as %g, %g", good[i].dt, good[i].data, r.inputs[0].t.data[0], r.inputs[0].t.data[1]);
 		oip_request_free(&r);
 	}
@@ -222,6 +224,8 @@ static void shapes_and_limits(void **st)
 	assert_int_equal(oip_parse_request(b, strlen(b), 9, &r, &e), WEFT_ETOOBIG);
 	assert_int_equal(oip_parse_request(b, strlen(b), 10, &r, &e), 0);
 	oip_request_free(&r);
+	fails(one("FP32", "[4096,4096]", "[1,2,3]"), "inputs[0] (\"x\").shape [4096,4096] needs 16777216 values, data has 3");
+	fails(one("FP32", "[4096,4096]", "[[1,2,3]]"), "inputs[0] (\"x\").data is nested as [1,3], but shape is [4096,4096]");
 	fails(one("FP32", "[-1]", "[]"), "inputs[0] (\"x\").shape[0] is -1; it must be at least 0");
 	fails(one("FP32", "[1.5]", "[]"), "inputs[0] (\"x\").shape[0] must be an integer, not 1.5");
 	fails(one("FP32", "[\"2\"]", "[]"), "inputs[0] (\"x\").shape[0] must be an integer, not a string");

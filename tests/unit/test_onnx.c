@@ -592,6 +592,59 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* Tensor data in the typed fields (float_data packed, int64_data unpacked, int32_data for
+ * BOOL) and in raw_data of a narrow type (INT32 read as INT64); Dropout's training_mode. */
+static void test_tensor_encodings(void **state)
+{
+	(void)state;
+	struct pb g = {0}, t = {0}, packed = {0};
+	float w[4] = {1.5f, -2, 0.25f, 8};
+	for (int i = 0; i < 4; i++)
+		pb_raw(&packed, &w[i], 4);
+	pb_int(&t, 1, 4);
+	pb_int(&t, 2, 1);
+	pb_bytes(&t, 4, packed.b, packed.n); /* float_data, packed */
+	pb_str(&t, 8, "w");
+	pb_msg(&g, 5, &t);
+	free(packed.b);
+	pb_int(&t, 1, 2);
+	pb_int(&t, 2, 7);
+	pb_int(&t, 7, -1); /* int64_data, one varint per value */
+	pb_int(&t, 7, 2);
+	pb_str(&t, 8, "shape");
+	pb_msg(&g, 5, &t);
+	int32_t s32[2] = {2, -1};
+	g_init(&g, "shape32", 6, 1, (int64_t[]){2}, s32, sizeof s32);
+	pb_int(&t, 2, 9);
+	pb_int(&t, 5, 1); /* int32_data: true */
+	pb_str(&t, 8, "train");
+	pb_msg(&g, 5, &t);
+	g_node(&g, "Add", "x,w", "a", NULL);
+	g_node(&g, "Reshape", "a,shape", "b", NULL);
+	g_node(&g, "Reshape", "b,shape32", "y", NULL);
+	g_node(&g, "Dropout", "x,,train", "d", NULL);
+	g_io(&g, 11, "x", 1, 1, (int64_t[]){4});
+	g_io(&g, 12, "y", 1, -1, NULL);
+	g_io(&g, 12, "d", 1, -1, NULL);
+	size_t len;
+	unsigned char *b = g_model(&g, 13, &len);
+	struct onnx_model *m = load_ok(b, len);
+	struct onnx_session *s = onnx_session_new(m);
+	struct wtensor x, y[2];
+	input(&x, "x", 1, (int64_t[]){4});
+	struct weft_err e = {0};
+	assert_int_equal(onnx_run(s, &x, 1, y, 1, &e), 0);
+	assert_true(y[0].ndim == 2 && y[0].shape[0] == 2 && y[0].shape[1] == 2);
+	for (int i = 0; i < 4; i++)
+		assert_true(y[0].data[i] == x.data[i] + w[i]);
+	wt_free(&y[0]);
+	expect_run_error(s, &x, 1, 2, WEFT_EINVAL, "node 3 (Dropout): training_mode is true");
+	wt_free(&x);
+	onnx_session_free(s);
+	onnx_free(m);
+	free(b);
+}
+
 static void test_threads(void **state)
 {
 	(void)state;
@@ -633,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_run_errors),
 		cmocka_unit_test(test_damaged_bytes),
+		cmocka_unit_test(test_tensor_encodings),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -197,6 +197,7 @@ static void ndarray_not_numeric(void **st)
 		"{\"data\":{\"ndarray\":[null]}}",
 		"{\"data\":{\"ndarray\":[{\"a\": 1}]}}",
 		"{\"data\":{\"ndarray\":[[[[[[[[[[\"ten deep\"]]]]]]]]]]}}",
+		"{\"data\":{\"ndarray\":[1e39, \"over float32, beside a string\"]}}",
 	};
 	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
 		ok(bodies[i]);
@@ -518,6 +519,9 @@ static void huge_shapes(void **st)
 	assert_non_null(strstr(err.info, "data.ndarray has more than 5 values"));
 	assert_int_equal(parse_max("{\"data\":{\"ndarray\":[[1,2],[3,4],[5,6]]}}", 6), 0);
 	seldon_msg_free(&m);
+	/* under the limit, but more than the body could hold: counted, not allocated */
+	fails("{\"data\":{\"tensor\":{\"shape\":[4096,4096],\"values\":[1,2,3]}}}", 400, SELDON_REASON_DATA,
+	      "data.tensor.shape [4096,4096] needs 16777216 values, got 3");
 }
 
 static void garbage_json(void **st)
@@ -714,6 +718,37 @@ static void metadata(void **st)
 	sb_release(&sb);
 }
 
+/* a custom server's answer gets puid and requestPath, and keeps the rest */
+static void annotate(void **st)
+{
+	(void)st;
+	struct seldon_node path[] = { { "model", "python:server.py" } };
+	struct sbuf sb = SBUF_INIT;
+	struct seldon_err e;
+	const char *ans = "{\"data\":{\"names\":[\"p\"],\"ndarray\":[[0.12345678901234566]]},"
+			  "\"meta\":{\"tags\":{\"t\":1},\"requestPath\":{\"inner\":\"x\"}}}";
+	assert_int_equal(seldon_annotate(ans, strlen(ans), "p-9", path, 1, &sb, &e), 0);
+	assert_string_equal(sb_str(&sb), "{\"data\":{\"names\":[\"p\"],\"ndarray\":[[0.12345678901234566]]},"
+					 "\"meta\":{\"tags\":{\"t\":1},\"requestPath\":{\"inner\":\"x\","
+					 "\"model\":\"python:server.py\"},\"puid\":\"p-9\"}}");
+	sb_reset(&sb);
+	ans = "{\"strData\":\"hi\",\"meta\":{\"puid\":\"server-set\"}}";
+	assert_int_equal(seldon_annotate(ans, strlen(ans), NULL, NULL, 0, &sb, &e), 0);
+	assert_string_equal(sb_str(&sb), "{\"strData\":\"hi\",\"meta\":{\"puid\":\"server-set\"}}");
+	sb_reset(&sb);
+	assert_int_equal(seldon_annotate("{\"jsonData\":1}", 14, NULL, NULL, 0, &sb, &e), 0);
+	json_t *j = json_loads(sb_str(&sb), 0, NULL);
+	assert_int_equal(strlen(json_string_value(json_object_get(json_object_get(j, "meta"), "puid"))), SELDON_PUID_LEN);
+	json_decref(j);
+	sb_reset(&sb);
+	assert_int_equal(seldon_annotate("[1]", 3, NULL, NULL, 0, &sb, &e), WEFT_EINVAL);
+	assert_int_equal(e.http, 500);
+	assert_int_equal(seldon_annotate("<html>", 6, NULL, NULL, 0, &sb, &e), WEFT_EINVAL);
+	assert_non_null(strstr(e.info, "the model server's answer is not JSON (line 1 column 1"));
+	assert_int_equal(sb.len, 0);
+	sb_release(&sb);
+}
+
 /* a body that ends anywhere is an error, never a crash or a read past it */
 static void every_prefix(void **st)
 {
@@ -758,6 +793,7 @@ int main(void)
 		cmocka_unit_test(error_body),
 		cmocka_unit_test(feedback),
 		cmocka_unit_test(metadata),
+		cmocka_unit_test(annotate),
 		cmocka_unit_test(every_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
