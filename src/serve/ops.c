@@ -1,7 +1,7 @@
 /* ops.c - the operator table of weft's native ONNX runtime: which operators exist, which
  * attributes each takes (anything else is refused at load, named), element types, tensor
- * decoding, and the cheap kernels (element-wise, broadcasting Add/Mul, data movement).
- * The BLAS and sliding-window kernels are in ops_nn.c. See ops.h for the contract. */
+ * decoding, and the element-wise kernels (Relu, Sigmoid, Tanh, broadcasting Add/Mul).
+ * Data movement is in ops_shape.c, the BLAS and sliding-window kernels in ops_nn.c. */
 #include "serve/ops.h"
 #include "util/mem.h"
 #include <math.h>

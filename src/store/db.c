@@ -88,8 +88,8 @@ static const char *schema[] = {
 	"  min_v REAL, min_it INT, min_t INT, max_v REAL, max_it INT, max_t INT,"
 	"  stride INT NOT NULL, hist BLOB NOT NULL, PRIMARY KEY(job_id, grp, name)) WITHOUT ROWID;",
 	/* version 4: model serving: deployments as submitted, started again at each start */
-	"CREATE TABLE deployments(name TEXT PRIMARY KEY, user_name TEXT NOT NULL, spec TEXT NOT NULL,"
-	"  created_ms INT NOT NULL) WITHOUT ROWID;",
+	("CREATE TABLE deployments(name TEXT PRIMARY KEY, user_name TEXT NOT NULL, spec TEXT NOT NULL,"
+	 "  created_ms INT NOT NULL) WITHOUT ROWID;"),
 };
 
 static int conn_open(struct db *db, struct db_conn **out, struct weft_err *e)

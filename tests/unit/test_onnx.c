@@ -643,6 +643,30 @@ static void test_tensor_encodings(void **state)
 	onnx_session_free(s);
 	onnx_free(m);
 	free(b);
+
+	/* an empty value_ints folds into a shape: Concat([], [2, -1]) */
+	struct pb at = {0};
+	a_ints(&at, "value_ints", NULL, 0);
+	g_node(&g, "Constant", "", "none", &at);
+	a_ints(&at, "value_ints", (int64_t[]){2, -1}, 2);
+	g_node(&g, "Constant", "", "s", &at);
+	a_int(&at, "axis", 0, 2);
+	g_node(&g, "Concat", "none,s", "shape", &at);
+	g_node(&g, "Reshape", "x,shape", "y", NULL);
+	g_io(&g, 11, "x", 1, 1, (int64_t[]){4});
+	g_io(&g, 12, "y", 1, 2, (int64_t[]){2, 2});
+	b = g_model(&g, 13, &len);
+	m = load_ok(b, len);
+	assert_int_equal(onnx_n_nodes(m), 1); /* all but the Reshape folded */
+	s = onnx_session_new(m);
+	input(&x, "x", 1, (int64_t[]){4});
+	assert_int_equal(onnx_run(s, &x, 1, y, 1, &e), 0);
+	assert_true(y[0].ndim == 2 && y[0].shape[0] == 2 && y[0].shape[1] == 2);
+	wt_free(&y[0]);
+	wt_free(&x);
+	onnx_session_free(s);
+	onnx_free(m);
+	free(b);
 }
 
 static void test_threads(void **state)
