@@ -63,8 +63,8 @@ static void seldon_answer(struct deployment *d, struct predictor *pr, const char
 		long st = 0;
 		if (predictor_forward(pr, body, len, &a->body, &st, &e)) {
 			sb_reset(&a->body);
-			seldon_fail(a, e.code == WEFT_EINVAL ? WEFT_EIO : e.code, e.msg);
-			a->status = 503;
+			a->status = e.code == WEFT_ETOOBIG ? 502 : 503;
+			seldon_status_body(a->status, "MICROSERVICE_UNAVAILABLE", e.msg, &a->body);
 			return;
 		}
 		a->status = (int)st;
@@ -185,6 +185,8 @@ static void oip_answer(struct deployment *d, struct predictor *pr, const char *b
 		return;
 	}
 	const struct serve_model_meta *meta = predictor_meta(pr);
+	for (int i = 0; i < req.ninputs; i++)
+		as_rows(&req.inputs[i].t); /* [64] is one row of 64 */
 	if (oip_check_request(&req, meta, &e)) {
 		oip_fail(a, e.code, e.msg);
 		oip_request_free(&req);
@@ -192,10 +194,8 @@ static void oip_answer(struct deployment *d, struct predictor *pr, const char *b
 	}
 	int n_in = req.ninputs, n_out = meta->noutputs;
 	struct wtensor *in = xcalloc((size_t)n_in, sizeof *in);
-	for (int i = 0; i < n_in; i++) {
+	for (int i = 0; i < n_in; i++)
 		in[i] = req.inputs[i].t; /* borrowed */
-		as_rows(&in[i]);
-	}
 	struct wtensor *out = xcalloc((size_t)(n_out ? n_out : 1), sizeof *out);
 	if (predictor_infer(pr, in, n_in, out, n_out, &e)) {
 		oip_fail(a, e.code, e.msg);
@@ -414,6 +414,10 @@ static enum MHD_Result oauth_token(struct request *r)
 		return reply_error(r, 401, NULL,
 				   "send the deployment's oauth_key and oauth_secret as HTTP Basic credentials");
 	*colon = '\0';
+	const char *body = r->body.buf ? r->body.buf : "";
+	if (r->body.len && !strstr(body, "grant_type=client_credentials") &&
+	    !strstr(body, "\"grant_type\":\"client_credentials\""))
+		return reply_error(r, 400, NULL, "grant_type: only client_credentials is supported");
 	char token[80];
 	struct weft_err e;
 	if (serve_oauth_token(r->srv->serve, dec, colon + 1, token, &e))

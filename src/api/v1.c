@@ -89,6 +89,10 @@ void v1_route(struct request *r)
 			r->protocol = PROTO_SELDON;
 			r->route = get ? R_SELDON_META : R_NONE;
 			goto done;
+		} else if (n >= 3 && is(r, 0, "v2") && is(r, 1, "models") && !is(r, 2, r->srv->own)) {
+			r->protocol = PROTO_OIP; /* only its own model on a deployment's port */
+			known_path = 0;
+			goto done;
 		} else if (!(n >= 1 && is(r, 0, "v2")) && !(n == 1 && (is(r, 0, "health") || is(r, 0, "metrics")))) {
 			r->protocol = PROTO_SELDON;
 			known_path = 0;

@@ -91,6 +91,17 @@ static int job_info(struct trainer *t, const char *id, struct job_info *ji)
 	return found ? 0 : -1;
 }
 
+static int user_is_admin(struct trainer *t, const char *user)
+{
+	struct db_conn *c = db_acquire(t->db);
+	sqlite3_stmt *st = db_stmt(c, "SELECT is_admin FROM users WHERE name=?");
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	int admin = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	db_release(t->db, c);
+	return admin;
+}
+
 static void job_info_free(struct job_info *ji)
 {
 	free(ji->manifest);
@@ -121,7 +132,7 @@ static void deployment_free(struct deployment *d)
 static char **predictor_env(const struct spec_predictor *sp, const char *model_dir)
 {
 	size_t n = 0;
-	char **env = xcalloc(sp->n_env + 12, sizeof *env);
+	char **env = xcalloc(sp->n_env + 13, sizeof *env);
 	env[n++] = xasprintf("TRAINING_ID=%s", sp->training_id);
 	env[n++] = xasprintf("MODEL_DIR=%s", model_dir);
 	env[n++] = xasprintf("BUCKET_ENDPOINT_URL=%s",
@@ -134,6 +145,16 @@ static char **predictor_env(const struct spec_predictor *sp, const char *model_d
 		env[n++] = xasprintf("BUCKET_SECRET=%s", sp->bucket_secret);
 	for (size_t i = 0; i < sp->n_env; i++)
 		env[n++] = xasprintf("%s=%s", sp->env[i].name, sp->env[i].value);
+	if (sp->n_params) { /* Seldon hands a graph node its parameters as JSON */
+		json_t *arr = json_array();
+		for (size_t i = 0; i < sp->n_params; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "name", sp->params[i].name, "type",
+							     sp->params[i].type, "value", sp->params[i].value));
+		char *js = json_dumps(arr, JSON_COMPACT);
+		env[n++] = xasprintf("PREDICTIVE_UNIT_PARAMETERS=%s", js ? js : "[]");
+		free(js);
+		json_decref(arr);
+	}
 	env[n] = NULL;
 	return env;
 }
@@ -157,7 +178,7 @@ static int deployment_start(struct serve *s, struct deployment *d, struct weft_e
 	for (size_t i = 0; i < sp->n_predictors; i++) {
 		const struct spec_predictor *p = &sp->predictors[i];
 		struct job_info ji;
-		if (job_info(s->t, p->training_id, &ji) || (strcmp(ji.user, d->user) && strcmp(d->user, "admin"))) {
+		if (job_info(s->t, p->training_id, &ji) || (strcmp(ji.user, d->user) && !user_is_admin(s->t, d->user))) {
 			job_info_free(&ji);
 			return err_set(e, WEFT_ENOTFOUND, "spec.predictors[%zu]: no training job %s", i,
 				       p->training_id);
@@ -555,7 +576,8 @@ static void oauth_token_for(const struct trainer *t, const struct deployment *d,
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	char msg[512];
-	snprintf(msg, sizeof msg, "deploy:%s:%s", d->name, d->spec->oauth_key ? d->spec->oauth_key : "");
+	snprintf(msg, sizeof msg, "deploy:%s:%s:%s", d->name, d->spec->oauth_key ? d->spec->oauth_key : "",
+		 d->spec->oauth_secret ? d->spec->oauth_secret : "");
 	HMAC(EVP_sha256(), t->job_key, (int)sizeof t->job_key, (const unsigned char *)msg, strlen(msg), mac, &len);
 	static const char hex[] = "0123456789abcdef";
 	memcpy(out, DEPLOY_TOKEN_PREFIX, 5);

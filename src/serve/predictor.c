@@ -321,7 +321,7 @@ static void fill_meta(struct predictor *p)
 		int r = onnx_output_shape(p->model, i, p->outs[i].shape);
 		p->outs[i].ndim = r < 0 ? 0 : r;
 	}
-	p->meta.name = p->name;
+	p->meta.name = p->deployment; /* the model's name in both protocols */
 	p->meta.platform = "onnx";
 	p->meta.inputs = p->ins;
 	p->meta.ninputs = ni;

@@ -1,8 +1,9 @@
 /* predictor.h - one predictor of a deployment at run time: either the
- * native runtime (the training job's model.onnx run in process by a pool of
- * worker threads, one per replica, that batch the rows of concurrent
- * requests: adaptive micro-batching) or a set of custom model server
- * processes (Seldon's /predict API) behind least-outstanding balancing. */
+ * native runtime (the training job's model.onnx run in process; each
+ * replica is an ONNX session, and the rows of concurrent requests are
+ * batched on the requests' own threads: adaptive micro-batching) or a set of
+ * custom model server processes (Seldon's /predict API) behind
+ * least-outstanding balancing. */
 #ifndef WEFT_SERVE_PREDICTOR_H
 #define WEFT_SERVE_PREDICTOR_H
 #include "serve/oip.h"
