@@ -204,9 +204,31 @@ check_status "another user cannot use the deployment: 404" 404
 api_as "$user_token" GET /v1/deployments
 check_json "another user sees no deployments" '.deployments | length' "0"
 
+# ---- micro-batching: concurrent one-row requests share model runs
+cat >"$T/batched.yaml" <<EOF
+spec:
+  name: batched
+  predictors:
+    - name: b
+      training_id: $jid
+      batching: {max_batch_size: 8, max_wait_ms: 50}
+      graph: {name: b, type: MODEL, endpoint: {type: REST}, children: []}
+EOF
+api POST /v1/deployments --data-binary "@$T/batched.yaml"
+check_status "a deployment with batching: 201" 201
+seq 32 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ADMIN_TOKEN" \
+	"$WEFT_SERVER/seldon/default/batched/api/v1.0/predictions" -d "{\"data\":{\"ndarray\":[[$row1]]}}" >"$T/batched.out"
+check_eq "32 concurrent requests, all 200" "32" "$(grep -c '^200$' "$T/batched.out")"
+api_noauth GET /metrics
+bcount=$(sed -n 's/^weft_serve_batch_size_count{deployment="batched",predictor="b"} //p' <<<"$BODY")
+bsum=$(sed -n 's/^weft_serve_batch_size_sum{deployment="batched",predictor="b"} //p' <<<"$BODY")
+diag "batched: $bsum rows in $bcount multi-request runs"
+check "requests were batched (some model runs took several requests)" test "${bcount:-0}" -ge 1
+check "no batch exceeded max_batch_size 8" test "$(sed -n 's/^weft_serve_batch_size_bucket{deployment="batched",predictor="b",le="8"} //p' <<<"$BODY")" = "$bcount"
+
 # ---- REST: list, show (lineage), metrics
 api GET /v1/deployments
-check_json "list: both deployments" '[.deployments[].name] | sort | join(",")' "digits,split"
+check_json "list: every deployment" '[.deployments[].name] | sort | join(",")' "batched,digits,split"
 api GET /v1/deployments/split
 check_json "show: request counts" '.requests.by_code["200"] >= 400' "true"
 check_json "show: lineage names the job and its framework" '"\(.lineage.training_id) \(.lineage.job.name) \(.lineage.job.status)"' \
