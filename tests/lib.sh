@@ -432,3 +432,20 @@ wait_gone() {
 unzip_list() { unzip -Z1 "$1" 2>/dev/null; }
 
 MODEL_ZIP=$(model_zip)
+
+# train_digits_c: exports the digits data set to $T/digits, uploads it to bucket
+# "digits" and trains examples/digits-c; sets JOB_ID. Ends the test file (not ok)
+# if the data cannot be made or the job does not complete.
+train_digits_c() {
+	local root zc
+	root=$(cd "$TESTS_DIR/.." && pwd)
+	if ! /usr/bin/python3 "$root/scripts/export-digits.py" "$T/digits" >/dev/null 2>&1; then
+		not_ok "export the digits data set (python3-sklearn)"
+		done_testing
+	fi
+	for f in "$T"/digits/*.csv; do api PUT "/v1/data/digits/$(basename "$f")" --data-binary "@$f" >/dev/null; done
+	zc=$T/digits-c.zip
+	(cd "$root/examples/digits-c" && zip -q "$zc" train.c)
+	submit "$root/examples/digits-c/manifest.yml" "$zc"
+	if wait_status "$JOB_ID" COMPLETED 120; then ok "digits-c trains"; else not_ok "digits-c trains"; done_testing; fi
+}

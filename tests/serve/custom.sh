@@ -8,16 +8,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 start_server
 
-if ! /usr/bin/python3 "$ROOT/scripts/export-digits.py" "$T/digits" >/dev/null 2>&1; then
-	not_ok "export the digits data set (python3-sklearn)"
-	done_testing
-fi
-for f in "$T"/digits/*.csv; do api PUT "/v1/data/digits/$(basename "$f")" --data-binary "@$f" >/dev/null; done
-zc=$T/digits-c.zip
-(cd "$ROOT/examples/digits-c" && zip -q "$zc" train.c)
-submit "$ROOT/examples/digits-c/manifest.yml" "$zc"
+train_digits_c
 jid=$JOB_ID
-if wait_status "$jid" COMPLETED 120; then ok "digits-c trains"; else not_ok "digits-c trains"; done_testing; fi
 row=$(sed -n 2p "$T/digits/digits-test.csv" | cut -d, -f1-64)
 label=$(sed -n 2p "$T/digits/digits-test.csv" | cut -d, -f65)
 
