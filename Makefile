@@ -97,7 +97,9 @@ fuzz: setup
 	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $$(pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o build/fuzz/$$n $$f build/fuzz/libweft.a $$(pkg-config --libs $(PKGS)) -pthread || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \
-	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; \
+	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -artifact_prefix=build/fuzz/$$n- \
+	    build/fuzz/corpus-$$n fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1; rc=$$?; tail -3 build/fuzz/$$n.log; \
+	  [ $$rc = 0 ] || { echo "fuzz: $$n found a crash (build/fuzz/$$n.log)"; grep -m 5 -E 'ERROR|runtime error' build/fuzz/$$n.log; exit 1; }; \
 	done
 
 clean:

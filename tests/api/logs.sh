@@ -53,6 +53,8 @@ rfc=$(date -u -d "@$((t_b1 / 1000))" +%Y-%m-%dT%H:%M:%SZ)
 api GET "/v1/logs/$id/loglines?since_time=$rfc&pagesize=100"
 check_status "since_time as RFC3339: 200" 200
 check_json "since_time=$rfc gives b1..b10" '[.models[].line] | join(",")' "b1,b2,b3,b4,b5,b6,b7,b8,b9,b10"
+api GET "/v1/logs/$id/loglines?since_time=2026-11-28T02:00:00%2B1:0"
+check_error "since_time with a short zone offset (+1:0): 400" 400
 api GET "/v1/logs/$id/loglines?pos=2&since_time=$t_b1"
 check_error "pos with since_time: 400" 400
 
