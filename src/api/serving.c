@@ -74,7 +74,12 @@ static void seldon_answer(struct deployment *d, struct predictor *pr, const char
 						    sp->image ? sp->image : "weft-custom" };
 			struct sbuf ann = SBUF_INIT;
 			struct seldon_err err;
-			if (seldon_annotate(a->body.buf, a->body.len, NULL, &node, 1, &ann, &err) == 0) {
+			/* the request's puid, when it gave one, names the answer too */
+			json_t *req = json_loadb(body, len, 0, NULL);
+			const char *puid = json_string_value(json_object_get(json_object_get(req, "meta"), "puid"));
+			int arc = seldon_annotate(a->body.buf, a->body.len, puid, &node, 1, &ann, &err);
+			json_decref(req);
+			if (arc == 0) {
 				sb_release(&a->body);
 				a->body = ann;
 			} else {

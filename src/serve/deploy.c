@@ -541,7 +541,24 @@ int serve_delete(struct serve *s, const struct principal *p, const char *name, s
 {
 	pthread_mutex_lock(&s->lock);
 	struct deployment *d = find(s, name);
-	if (!d || !visible(d, p)) {
+	if (!d) {
+		/* a stored spec this server could not parse at start: not running, but its
+		 * name is taken until it is deleted */
+		pthread_mutex_unlock(&s->lock);
+		struct db_conn *c = db_acquire(s->t->db);
+		sqlite3_stmt *st = db_stmt(c, "DELETE FROM deployments WHERE name=? AND (user_name=? OR ?)");
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, p->is_admin);
+		int gone = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db_handle(c)) > 0;
+		sqlite3_reset(st);
+		db_release(s->t->db, c);
+		if (!gone)
+			return err_set(e, WEFT_ENOTFOUND, "no deployment %s", name);
+		log_info("deployment %s (not running: its spec did not parse) deleted by %s", name, p->name);
+		return 0;
+	}
+	if (!visible(d, p)) {
 		pthread_mutex_unlock(&s->lock);
 		return err_set(e, WEFT_ENOTFOUND, "no deployment %s", name);
 	}

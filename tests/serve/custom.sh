@@ -43,6 +43,8 @@ check_json "its answer: 10 probabilities, the right digit" \
 	'.data.ndarray[0] | "\(length) \(to_entries | max_by(.value) | .key)"' "10 $label"
 check_json "weft adds meta.puid and meta.requestPath to the server's answer" \
 	'"\(.meta.puid | length > 0) \(.meta.requestPath["digits-py"])"' "true example/digits-server:1"
+api POST "$SP/predictions" -d "{\"meta\":{\"puid\":\"req42\"},\"data\":{\"ndarray\":[[$row]]}}"
+check_json "the request's puid names the answer" '.meta.puid' "req42"
 api POST /v2/models/pyserver/infer -d "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,64],\"datatype\":\"FP32\",\"data\":[$row]}]}"
 check_status "OIP v2 through the model server: 200" 200
 check_json "v2 answer has 10 values" '.outputs[0].data | length' "10"

@@ -239,7 +239,17 @@ if promtool check metrics <"$T/metrics.txt" >/dev/null 2>&1; then ok "promtool a
 
 # ---- a restarted server serves its deployments again
 stop_server
+# a stored spec that no longer parses: not started, but it can be deleted
+sqlite3 "$WEFT_HOME/weft.db" "INSERT INTO deployments(name, user_name, spec, created_ms) VALUES('broken', 'admin', 'spec: {name: broken', 0)"
 SERVER_ARGS="--max-predict-body 65536" restart_server
+check_match "the unparsable stored spec is reported at start" 'deployment broken: its stored spec no longer parses' \
+	"$(cat "$WEFT_HOME/server.log")"
+api POST /v1/deployments -d "{\"training_id\": \"$jid\", \"name\": \"broken\"}"
+check_error "its name stays taken: 409" 409
+api DELETE /v1/deployments/broken
+check_status "it can be undeployed: 200" 200
+api DELETE /v1/deployments/broken
+check_error "and is gone: 404" 404
 api POST "$SP/predictions" -d "{\"data\":{\"ndarray\":[[$row1]]}}"
 check_status "after a restart the deployment answers: 200" 200
 
