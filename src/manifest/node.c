@@ -128,7 +128,7 @@ void mctx_flush(struct mctx *c, struct sbuf *out)
 }
 
 /* Lower-cases and drops '_' and '-' so eventtypes ~ event_types ~ eventTypes. */
-static size_t normalize_key(const char *s, size_t len, char *out, size_t size)
+size_t node_fold_key(const char *s, size_t len, char *out, size_t size)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len && o + 1 < size; i++) {
@@ -141,7 +141,7 @@ static size_t normalize_key(const char *s, size_t len, char *out, size_t size)
 }
 
 /* Levenshtein distance of two short strings (both < 64 bytes). */
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+size_t node_edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
 	size_t row[64];
 	for (size_t j = 0; j <= lb; j++)
@@ -168,12 +168,12 @@ static const char *suggest(const char *key, size_t len, const char *const *known
 	char nk[64], nc[64];
 	if (len >= sizeof nk)
 		return NULL;
-	size_t lk = normalize_key(key, len, nk, sizeof nk);
+	size_t lk = node_fold_key(key, len, nk, sizeof nk);
 	const char *best = NULL;
 	size_t best_d = 3;
 	for (size_t i = 0; known[i]; i++) {
-		size_t lc = normalize_key(known[i], strlen(known[i]), nc, sizeof nc);
-		size_t d = edit_distance(nk, lk, nc, lc);
+		size_t lc = node_fold_key(known[i], strlen(known[i]), nc, sizeof nc);
+		size_t d = node_edit_distance(nk, lk, nc, lc);
 		size_t limit = lc <= 3 ? 1 : 2;
 		if (d <= limit && d < best_d) {
 			best = known[i];

@@ -78,6 +78,12 @@ int node_int(struct mctx *c, yaml_node_t *n, const char *path, long long min, lo
  * `at`) and returns a new JSON object of its known fields in *out. */
 int emetrics_parse(struct mctx *c, yaml_node_t *n, int at, json_t **out);
 
+/* For "did you mean" hints: s lower-cased without '_' and '-' into out
+ * (size bytes, NUL-terminated), returning its length; and the Levenshtein
+ * distance of two such keys (each shorter than 64 bytes). */
+size_t node_fold_key(const char *s, size_t len, char *out, size_t size);
+size_t node_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+
 /* Strict decimal parse of s (optional sign, digits, '.', exponent); 0 or -1. */
 int parse_decimal(const char *s, double *out);
 

@@ -116,50 +116,19 @@ const char *spec_index_path(char *buf, size_t size, const char *base, size_t i)
 	return buf;
 }
 
-/* Lower case without '_' and '-', so model_uri ~ modelUri. */
-static size_t fold_key(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 1 < size; i++)
-		if (s[i] != '_' && s[i] != '-')
-			out[o++] = (char)tolower((unsigned char)s[i]);
-	out[o] = '\0';
-	return o;
-}
-
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[48];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* The used key a typo most likely meant, or NULL. */
+/* The used key a typo most likely meant, or NULL (keys compared without case,
+ * '_' and '-', so model_uri ~ modelUri). */
 static const char *near_key(const char *k, size_t len, const char *const *used)
 {
 	char a[48], b[48];
 	if (len >= sizeof a)
 		return NULL;
-	size_t la = fold_key(k, len, a, sizeof a);
+	size_t la = node_fold_key(k, len, a, sizeof a);
 	const char *best = NULL;
 	size_t best_d = 3;
 	for (size_t i = 0; used[i]; i++) {
-		size_t lb = fold_key(used[i], strlen(used[i]), b, sizeof b);
-		size_t d = edit_distance(a, la, b, lb), limit = lb <= 4 ? 1 : 2;
+		size_t lb = node_fold_key(used[i], strlen(used[i]), b, sizeof b);
+		size_t d = node_edit_distance(a, la, b, lb), limit = lb <= 4 ? 1 : 2;
 		if (d <= limit && d < best_d) {
 			best = used[i];
 			best_d = d;
